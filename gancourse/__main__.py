@@ -1,0 +1,5 @@
+"""``python -m gancourse`` is the ``gancourse`` command."""
+
+from gancourse.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""Checkpoint files: written atomically, read with clear errors.
+
+A checkpoint is a dict saved with :func:`torch.save`. It always holds
+``format="gancourse"``, a ``kind`` (``"train"`` for a resumable training state,
+``"pretrained"`` for shipped generator weights), the resolved config, the command
+and the package version that produced it.
+
+Writes go to a temporary file in the same folder, are flushed to disk, and then
+renamed over the target with :func:`os.replace`, which is atomic on POSIX and
+Windows: a process killed mid-save leaves the previous checkpoint intact.
+Reads use ``weights_only=True`` (no arbitrary pickles).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT = "gancourse"
+FORMAT_VERSION = 1
+
+__all__ = ["CheckpointError", "save_atomic", "load_checkpoint", "FORMAT"]
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, unreadable or of the wrong kind."""
+
+
+def save_atomic(obj: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Save ``obj`` to ``path`` so that readers see the old file or the new one.
+
+    Never a half-written file, even if the process is killed during the save.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():  # the save failed before the rename: drop the partial file
+            tmp.unlink()
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:  # pragma: no cover - not supported on every platform
+        pass
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, kind: str | None = None,
+                    map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a gancourse checkpoint; ``kind`` (``"train"`` / ``"pretrained"``) is checked.
+
+    Raises:
+        CheckpointError: missing file, truncated or corrupt file, a file that is
+            not a gancourse checkpoint, or a checkpoint of another kind.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"no checkpoint at {path}; train one with `gancourse train --preset NAME "
+            "--out DIR` (it writes DIR/last.pt)"
+        )
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
+            ValueError, OSError) as e:
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (truncated or corrupt: "
+            f"{type(e).__name__}: {str(e).splitlines()[0][:120]}). Checkpoints are "
+            "written atomically, so an older copy is intact if one was saved."
+        ) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path} is a PyTorch file but not a gancourse checkpoint (no "
+            "format='gancourse' entry); was it written by `gancourse train`?"
+        )
+    if kind is not None and ckpt.get("kind") != kind:
+        raise CheckpointError(
+            f"{path} is a {ckpt.get('kind')!r} checkpoint, but a {kind!r} one is needed"
+            + ("; resume needs the last.pt of a training run" if kind == "train" else "")
+        )
+    return ckpt

@@ -1,0 +1,189 @@
+"""Figures for the course: sample grids, 2-D scatter plots, loss curves,
+latent interpolations, and ``show_source`` to display library code in a notebook.
+
+Images are tensors ``(N, C, H, W)`` in ``[-1, 1]`` (what every G here outputs);
+they are mapped to ``[0, 1]`` for display. 2-D samples are ``(N, 2)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = [
+    "image_grid",
+    "show_grid",
+    "save_samples",
+    "plot_points",
+    "plot_losses",
+    "read_log",
+    "interpolate",
+    "show_source",
+]
+
+
+def image_grid(x: Tensor, nrow: int = 8, padding: int = 2) -> np.ndarray:
+    """Tile images ``(N, C, H, W)`` in ``[-1, 1]`` into one array for ``imshow``.
+
+    Returns ``(H', W')`` for one channel or ``(H', W', 3)`` for three, in ``[0, 1]``.
+    Uses :func:`torchvision.utils.make_grid`.
+    """
+    from torchvision.utils import make_grid
+
+    if x.dim() != 4:
+        raise ValueError(f"image_grid expects (N, C, H, W) images, got {tuple(x.shape)}")
+    img = (x.detach().float().cpu().clamp(-1, 1) + 1) / 2
+    grid = make_grid(img, nrow=nrow, padding=padding, pad_value=1.0)  # (3, H', W')
+    if x.shape[1] == 1:
+        return grid[0].numpy()
+    return grid.permute(1, 2, 0).numpy()
+
+
+def show_grid(x: Tensor, title: str | None = None, nrow: int = 8, ax: Any = None):
+    """Draw :func:`image_grid` (images) or :func:`plot_points` (2-D) on ``ax``."""
+    import matplotlib.pyplot as plt
+
+    if x.dim() == 2:
+        return plot_points(x, title=title, ax=ax)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    grid = image_grid(x, nrow=nrow)
+    ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_points(x: Tensor, title: str | None = None, ax: Any = None,
+                reference: Tensor | None = None, lim: float = 3.0):
+    """Scatter 2-D samples ``(N, 2)``, optionally over ``reference`` points."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    if reference is not None:
+        r = reference.detach().cpu().numpy()
+        ax.scatter(r[:, 0], r[:, 1], s=4, c="0.75", label="data")
+    p = x.detach().float().cpu().numpy()
+    ax.scatter(p[:, 0], p[:, 1], s=4, c="C3", label="G(z)")
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def save_samples(x: Tensor, path: str | os.PathLike, title: str | None = None) -> Path:
+    """Save a grid (images) or scatter plot (2-D) of ``x`` as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(4, 4.3))
+    show_grid(x, title=title, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def read_log(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Records of a run's ``log.jsonl`` (events such as divergence included)."""
+    out = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def plot_losses(history: Iterable[dict[str, Any]] | str | os.PathLike,
+                keys: tuple[str, ...] = ("d_loss", "g_loss"), ax: Any = None,
+                path: str | os.PathLike | None = None, smooth: int = 1):
+    """Loss curves from a Trainer's ``history`` or a ``log.jsonl`` path.
+
+    ``smooth`` > 1 draws a running mean over that many records. With ``path``,
+    saves the figure there and closes it.
+    """
+    import matplotlib.pyplot as plt
+
+    records = read_log(history) if isinstance(history, (str, os.PathLike)) else list(
+        history)
+    own_fig = ax is None
+    if own_fig:
+        fig, ax = plt.subplots(figsize=(6, 3))
+    for k in keys:
+        pts = [(r["step"], r[k]) for r in records if k in r and "step" in r]
+        if not pts:
+            continue
+        s, v = np.array(pts).T
+        if smooth > 1 and len(v) >= smooth:
+            v = np.convolve(v, np.ones(smooth) / smooth, mode="valid")
+            s = s[smooth - 1 :]
+        ax.plot(s, v, label=k)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    if path is not None:
+        fig = ax.figure
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        if own_fig:
+            plt.close(fig)
+    return ax
+
+
+@torch.no_grad()
+def interpolate(G: torch.nn.Module, z0: Tensor, z1: Tensor, n: int = 8,
+                spherical: bool = True) -> Tensor:
+    """``G`` along a path from ``z0`` to ``z1`` (each ``(z_dim,)``): ``(n, ...)``.
+
+    ``spherical=True`` uses slerp, which keeps the path at the typical norm of a
+    Gaussian ``z`` (White 2016); a straight line passes through low-norm codes
+    that G rarely saw in training.
+    """
+    t = torch.linspace(0, 1, n, device=z0.device)[:, None]
+    if spherical:
+        a, b = z0 / z0.norm(), z1 / z1.norm()
+        omega = torch.arccos((a * b).sum().clamp(-1 + 1e-7, 1 - 1e-7))
+        z = (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(
+            omega)
+    else:
+        z = (1 - t) * z0 + t * z1
+    was_training = G.training
+    G.eval()
+    x = G(z)
+    G.train(was_training)
+    return x
+
+
+def show_source(obj: Any) -> None:
+    """Show the source of a library function or class (highlighted in Jupyter).
+
+    Notebooks use this instead of pasting a second copy of library code.
+    """
+    src = inspect.getsource(obj)
+    try:
+        from IPython import get_ipython
+        from IPython.display import Code, display
+
+        if get_ipython() is not None:
+            display(Code(src, language="python"))
+            return
+    except ImportError:
+        pass
+    print(src)
