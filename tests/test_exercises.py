@@ -1,0 +1,255 @@
+"""Tests for tools/make_exercises.py, the generator of the exercise notebooks."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location(
+        "make_exercises", ROOT / "tools" / "make_exercises.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+mx = _load_tool()
+v4 = nbformat.v4
+
+SOLUTION_CODE = '''\
+import torch.nn.functional as F
+
+
+def g_loss(logits_fake):
+    """Non-saturating generator loss."""
+    ### BEGIN SOLUTION
+    loss = F.softplus(-logits_fake)
+    return loss.mean()
+    ### END SOLUTION
+
+
+class Block:
+    def forward(self, x):
+        if x is not None:
+            ### BEGIN SOLUTION
+            return x * 2
+            ### END SOLUTION
+        return x
+'''
+
+STUBBED_CODE = '''\
+import torch.nn.functional as F
+
+
+def g_loss(logits_fake):
+    """Non-saturating generator loss."""
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+class Block:
+    def forward(self, x):
+        if x is not None:
+            # YOUR CODE HERE
+            raise NotImplementedError
+        return x'''
+
+
+def synthetic_master():
+    nb = v4.new_notebook(
+        metadata={
+            "kernelspec": {
+                "display_name": "Python 3",
+                "language": "python",
+                "name": "python3",
+            },
+            "language_info": {"name": "python", "version": "3.11.4"},
+            "widgets": {"state": "lots of it"},
+        }
+    )
+    nb.cells = [
+        v4.new_markdown_cell("# 1. Vanilla GAN\n\nIntro.", id="title"),
+        v4.new_code_cell(
+            "import torch\nx = torch.zeros(3)\nprint(x)",
+            id="setup",
+            execution_count=3,
+            outputs=[v4.new_output("stream", name="stdout", text="tensor([0.])\n")],
+            metadata={"tags": ["remove-cell"], "scrolled": True},
+        ),
+        v4.new_markdown_cell(
+            "````{exercise} The generator loss\n:label: ex-g\nWrite it.\n````",
+            id="exercise",
+        ),
+        v4.new_code_cell(
+            SOLUTION_CODE,
+            id="solution",
+            execution_count=4,
+            outputs=[
+                v4.new_output(
+                    "execute_result", data={"text/plain": "1.0"}, execution_count=4
+                )
+            ],
+        ),
+        v4.new_markdown_cell(
+            "````{solution-start} ex-g\n:class: dropdown\n````", id="sol-start"
+        ),
+        v4.new_markdown_cell("The softplus is exact for large logits.", id="sol-prose"),
+        v4.new_code_cell(
+            "def helper():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
+            id="sol-code",
+        ),
+        v4.new_markdown_cell("````{solution-end}\n````", id="sol-end"),
+        v4.new_markdown_cell(
+            "```{solution} ex-g\n:class: dropdown\nUse softplus.\n```", id="sol-whole"
+        ),
+        v4.new_markdown_cell(":::{solution} ex-g\nColon fence.\n:::", id="sol-colon"),
+        v4.new_markdown_cell("## Summary\n\nA `{solution}` in prose stays.", id="sum"),
+    ]
+    return nb
+
+
+def test_stub_keeps_indentation_of_begin_marker():
+    assert mx.stub_solutions(SOLUTION_CODE) == STUBBED_CODE
+
+
+def test_stub_leaves_code_without_markers_alone():
+    code = "x = 1\n\n  # a comment ### BEGIN SOLUTION in the middle\ny = x"
+    assert mx.stub_solutions(code) == code
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "### BEGIN SOLUTION\nx = 1",
+        "x = 1\n### END SOLUTION",
+        "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
+    ],
+)
+def test_unbalanced_markers_are_an_error(code):
+    with pytest.raises(mx.SolutionMarkerError):
+        mx.stub_solutions(code, "nb.ipynb, cell 3")
+
+
+def test_make_exercise_on_synthetic_notebook():
+    ex = mx.make_exercise(synthetic_master(), "01_vanilla_gan.ipynb")
+    ids = [c.get("id") for c in ex.cells]
+    # the note goes right below the title
+    assert ids[0] == "title"
+    note = ex.cells[1]
+    assert note.cell_type == "markdown" and "Exercise copy" in note.source
+    assert "01_vanilla_gan.ipynb" in note.source
+    # solution markdown dropped: whole blocks, and gated start/end with prose inside
+    assert ids[2:] == ["setup", "exercise", "solution", "sol-code", "sum"]
+
+    by_id = {c.get("id"): c for c in ex.cells}
+    assert by_id["solution"].source == STUBBED_CODE
+    assert by_id["sol-code"].source == (
+        "def helper():\n    # YOUR CODE HERE\n    raise NotImplementedError"
+    )
+    # non-solution code and markdown untouched
+    assert by_id["setup"].source == "import torch\nx = torch.zeros(3)\nprint(x)"
+    assert by_id["exercise"].source.startswith("````{exercise}")
+    assert by_id["sum"].source.startswith("## Summary")
+    # outputs and counts cleared; metadata minimal, tags kept
+    for cell in ex.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    assert by_id["setup"].metadata == {"tags": ["remove-cell"]}
+    assert ex.metadata == {
+        "kernelspec": {
+            "display_name": "Python 3",
+            "language": "python",
+            "name": "python3",
+        },
+        "language_info": {"name": "python"},
+    }
+    nbformat.validate(ex)
+
+
+def test_rendered_text_is_deterministic_json():
+    text = mx.render(mx.make_exercise(synthetic_master(), "01_x.ipynb"))
+    again = mx.render(mx.make_exercise(synthetic_master(), "01_x.ipynb"))
+    assert text == again
+    assert text.endswith("}\n") and not text.endswith("\n\n")
+    assert text.startswith('{\n "cells": [\n  {\n')  # indent=1
+    assert json.loads(text)["nbformat"] == 4
+    assert "BEGIN SOLUTION" not in text and "softplus(-logits_fake)" not in text
+
+
+def test_main_writes_then_check_passes_and_detects_drift(tmp_path, capsys):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nbformat.write(synthetic_master(), notebooks / "01_vanilla_gan.ipynb")
+    nbformat.write(synthetic_master(), notebooks / "not_a_chapter.ipynb")
+    args = ["--notebooks", str(notebooks)]
+
+    assert mx.main(args + ["--check"]) == 1
+    assert "missing" in capsys.readouterr().err
+
+    assert mx.main(args) == 0
+    target = notebooks / "exercises" / "01_vanilla_gan.ipynb"
+    assert target.exists()
+    assert not (notebooks / "exercises" / "not_a_chapter.ipynb").exists()
+    assert mx.main(args + ["--check"]) == 0
+
+    target.write_text(target.read_text() + " ")
+    assert mx.main(args + ["--check"]) == 1
+    err = capsys.readouterr().err
+    assert "out of date" in err and "python tools/make_exercises.py" in err
+
+    mx.main(args)
+    orphan = notebooks / "exercises" / "02_gone.ipynb"
+    orphan.write_text(target.read_text())
+    assert mx.main(args + ["--check"]) == 1
+    assert "no master" in capsys.readouterr().err
+    assert mx.main(args) == 0 and not orphan.exists()
+
+
+def _exec_code_cells(nb):
+    namespace: dict = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            exec(compile(cell.source, "<cell>", "exec"), namespace)
+    return namespace
+
+
+def test_exercise_copy_stub_checks_as_not_implemented(capsys):
+    master = v4.new_notebook()
+    master.cells = [
+        v4.new_markdown_cell("# Chapter"),
+        v4.new_code_cell(
+            "import torch.nn.functional as F\nfrom gancourse.homework import check\n"
+        ),
+        v4.new_code_cell(
+            "def g_loss(logits_fake):\n"
+            "    ### BEGIN SOLUTION\n"
+            "    return F.softplus(-logits_fake).mean()\n"
+            "    ### END SOLUTION\n"
+            "\n"
+            'result = check("ch01.g_loss_nonsaturating", g_loss)'
+        ),
+    ]
+    solved = _exec_code_cells(master)
+    assert solved["result"].passed
+
+    exercise = mx.make_exercise(master, "01_tiny.ipynb")
+    stubbed = _exec_code_cells(exercise)
+    result = stubbed["result"]
+    assert not result and result.status == "not implemented"
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+def test_committed_exercise_copies_are_up_to_date(capsys):
+    notebooks = ROOT / "notebooks"
+    if not mx.masters(notebooks):
+        pytest.skip("no master notebooks notebooks/NN_*.ipynb yet")
+    code = mx.main(["--check", "--notebooks", str(notebooks)])
+    assert code == 0, capsys.readouterr().err
