@@ -1,0 +1,42 @@
+"""Datasets by name, where their files live, and how to get them offline.
+
+```python
+from gancourse.data import load_dataset, to_tensors
+ds = load_dataset("mnist")          # x: float32 (1, 28, 28) in [-1, 1], y: int
+X, Y = to_tensors(ds)               # (N, 1, 28, 28) float32, (N,) int64
+```
+
+Names: ``"mnist"``, ``"fashion-mnist"``, ``"ring8"`` (see :data:`DATASETS`). Files
+live under :func:`data_root` (``$GANCOURSE_DATA`` or ``~/.cache/gancourse``);
+``gancourse data prepare [--offline]`` fills it (:func:`prepare`).
+"""
+
+from gancourse.data.datasets import (
+    DATASETS,
+    DataNotFoundError,
+    data_root,
+    dataset_source,
+    files_present,
+    image_transform,
+    load_dataset,
+    to_tensors,
+)
+
+# Imported eagerly on purpose: the function ``prepare`` shadows the submodule of the
+# same name, and a later ``import gancourse.data.prepare`` must not undo that.
+from gancourse.data.prepare import prepare, prepare_main
+from gancourse.data.toy import Ring8
+
+__all__ = [
+    "DATASETS",
+    "DataNotFoundError",
+    "Ring8",
+    "data_root",
+    "dataset_source",
+    "files_present",
+    "image_transform",
+    "load_dataset",
+    "prepare",
+    "prepare_main",
+    "to_tensors",
+]

