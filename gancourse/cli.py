@@ -125,7 +125,10 @@ def _presets(args: argparse.Namespace) -> int:
 def _data(args: argparse.Namespace) -> int:
     from gancourse.data.prepare import prepare_main
 
-    return prepare_main(args.rest)
+    if not args.rest or args.rest[0] != "prepare":
+        raise UsageError("usage: gancourse data prepare [--offline] [--root DIR] "
+                         "(see `gancourse data prepare --help`)")
+    return prepare_main(args.rest[1:])
 
 
 class UsageError(Exception):

@@ -264,7 +264,7 @@ class Trainer:
                    desc=self.cfg.name, unit="step", dynamic_ncols=True)
         if self.step == 0 and not self.samples:
             self._record_samples()
-        t0 = time.perf_counter()
+        t0 = self._segment_start = time.perf_counter()
         interrupted = False
         try:
             while self.step < target:
@@ -284,12 +284,13 @@ class Trainer:
                     self._record_samples()
                 if self.step % t.ckpt_every == 0 or self.step == target:
                     self.wall_time_s += time.perf_counter() - t0
-                    t0 = time.perf_counter()
+                    t0 = self._segment_start = time.perf_counter()
                     self.save()
         except KeyboardInterrupt:  # a second Ctrl-C, or one outside our handler
             interrupted = True
         finally:
             self.wall_time_s += time.perf_counter() - t0
+            self._segment_start = None
             bar.close()
             restore()
         if interrupted:
@@ -344,8 +345,12 @@ class Trainer:
         with open(self.out_dir / "log.jsonl", "a") as f:
             f.write(json.dumps({**record, "wall_time_s": round(self._elapsed(), 3)}) + "\n")
 
+    _segment_start: float | None = None
+
     def _elapsed(self) -> float:
-        return self.wall_time_s
+        """Training seconds so far, including the segment now running."""
+        running = self._segment_start
+        return self.wall_time_s + (time.perf_counter() - running if running else 0.0)
 
     # -- checkpoints --------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -84,19 +84,21 @@ def plot_points(x: Tensor, title: str | None = None, ax: Any = None,
 
 
 def save_samples(x: Tensor, path: str | os.PathLike, title: str | None = None) -> Path:
-    """Save a grid (images) or scatter plot (2-D) of ``x`` as a PNG."""
-    import matplotlib
+    """Save a grid (images) or scatter plot (2-D) of ``x`` as a PNG.
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    Draws on a standalone Agg figure, so it neither needs a display nor changes
+    the backend a notebook is using.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(4, 4.3))
-    show_grid(x, title=title, ax=ax)
+    fig = Figure(figsize=(4, 4.3))
+    FigureCanvasAgg(fig)
+    show_grid(x, title=title, ax=fig.add_subplot())
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
@@ -119,13 +121,20 @@ def plot_losses(history: Iterable[dict[str, Any]] | str | os.PathLike,
     ``smooth`` > 1 draws a running mean over that many records. With ``path``,
     saves the figure there and closes it.
     """
-    import matplotlib.pyplot as plt
-
     records = read_log(history) if isinstance(history, (str, os.PathLike)) else list(
         history)
-    own_fig = ax is None
-    if own_fig:
-        fig, ax = plt.subplots(figsize=(6, 3))
+    if ax is None:
+        if path is not None:  # a file only: no pyplot, no backend change
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            fig = Figure(figsize=(6, 3))
+            FigureCanvasAgg(fig)
+            ax = fig.add_subplot()
+        else:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(6, 3))
     for k in keys:
         pts = [(r["step"], r[k]) for r in records if k in r and "step" in r]
         if not pts:
@@ -139,11 +148,8 @@ def plot_losses(history: Iterable[dict[str, Any]] | str | os.PathLike,
     ax.set_ylabel("loss")
     ax.legend()
     if path is not None:
-        fig = ax.figure
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        if own_fig:
-            plt.close(fig)
+        ax.figure.tight_layout()
+        ax.figure.savefig(path, dpi=100)
     return ax
 
 

@@ -1,0 +1,42 @@
+"""Train the generators shipped in ``gancourse/pretrained`` with the CLI, then export.
+
+Usage: ``python tools/train_pretrained.py [NAME ...] [--runs DIR]``
+
+Each entry below is the exact command; ``gancourse export`` records it together
+with the steps, data (and whether it was the offline MNIST subset), hardware and
+wall time in ``gancourse/pretrained/<name>.json``, which the book displays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+
+
+# name -> arguments of `gancourse train` (besides --out)
+SHIPPED = {
+    "vanilla-mnist": ["--preset", "vanilla-mnist", "--set", "train.steps=3000"],
+    "dcgan-mnist": ["--preset", "dcgan-mnist", "--set", "train.steps=1500"],
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("names", nargs="*", default=list(SHIPPED))
+    p.add_argument("--runs", default="runs/shipped")
+    args = p.parse_args(argv)
+    gancourse = [sys.executable, "-m", "gancourse"]
+    for name in args.names:
+        out = Path(args.runs) / name
+        subprocess.run([*gancourse, "train", *SHIPPED[name], "--out", str(out),
+                        "--overwrite", "--no-progress"], check=True)
+        subprocess.run([*gancourse, "export", "--ckpt", str(out / "last.pt"),
+                        "--name", name], check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
