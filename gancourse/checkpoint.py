@@ -59,9 +59,12 @@ def save_atomic(obj: dict[str, Any], path: str | os.PathLike) -> Path:
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, kind: str | None = None,
-                    map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a gancourse checkpoint; ``kind`` (``"train"`` / ``"pretrained"``) is checked.
+def load_checkpoint(
+    path: str | os.PathLike,
+    kind: str | None = None,
+    map_location: str | torch.device = "cpu",
+) -> dict[str, Any]:
+    """Load a gancourse checkpoint; check its ``kind`` (``"train"``, ``"pretrained"``).
 
     Raises:
         CheckpointError: missing file, truncated or corrupt file, a file that is
@@ -75,8 +78,14 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None,
         )
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
-            ValueError, OSError) as e:
+    except (
+        RuntimeError,
+        EOFError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+    ) as e:
         raise CheckpointError(
             f"{path} is not a readable checkpoint (truncated or corrupt: "
             f"{type(e).__name__}: {str(e).splitlines()[0][:120]}). Checkpoints are "
@@ -90,6 +99,10 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None,
     if kind is not None and ckpt.get("kind") != kind:
         raise CheckpointError(
             f"{path} is a {ckpt.get('kind')!r} checkpoint, but a {kind!r} one is needed"
-            + ("; resume needs the last.pt of a training run" if kind == "train" else "")
+            + (
+                "; resume needs the last.pt of a training run"
+                if kind == "train"
+                else ""
+            )
         )
     return ckpt

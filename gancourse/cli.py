@@ -31,8 +31,9 @@ def _train(args: argparse.Namespace) -> int:
 
     command = "gancourse " + " ".join(shlex.quote(a) for a in args.argv)
     if args.resume:
-        trainer = Trainer.resume(args.resume, device=args.device,
-                                 progress=not args.no_progress)
+        trainer = Trainer.resume(
+            args.resume, device=args.device, progress=not args.no_progress
+        )
         steps = args.steps or trainer.cfg.train.steps
         print(f"resuming {trainer.cfg.name} at step {trainer.step} of {steps}")
     else:
@@ -49,13 +50,16 @@ def _train(args: argparse.Namespace) -> int:
                 f"`gancourse train --resume {last}` or pick another --out "
                 "(--overwrite replaces it)"
             )
-        trainer = Trainer(cfg, out, device=args.device, progress=not args.no_progress,
-                          command=command)
+        trainer = Trainer(
+            cfg, out, device=args.device, progress=not args.no_progress, command=command
+        )
         steps = args.steps or cfg.train.steps
         print(f"training {cfg.name} for {steps} steps on {trainer.device} -> {out}")
     trainer.fit(steps)
-    print(f"done: step {trainer.step}, {trainer.wall_time_s:.1f} s; "
-          f"checkpoint {trainer.ckpt_path}")
+    print(
+        f"done: step {trainer.step}, {trainer.wall_time_s:.1f} s; "
+        f"checkpoint {trainer.ckpt_path}"
+    )
     return 0
 
 
@@ -63,7 +67,11 @@ def _sample(args: argparse.Namespace) -> int:
     import torch
 
     from gancourse.checkpoint import load_checkpoint
-    from gancourse.pretrained import available, generator_from_checkpoint, load_pretrained
+    from gancourse.pretrained import (
+        available,
+        generator_from_checkpoint,
+        load_pretrained,
+    )
     from gancourse.viz import save_samples
 
     if not Path(args.ckpt).exists() and args.ckpt in available():
@@ -80,7 +88,12 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from gancourse.checkpoint import FORMAT, FORMAT_VERSION, load_checkpoint, save_atomic
+    from gancourse.checkpoint import (
+        FORMAT,
+        FORMAT_VERSION,
+        load_checkpoint,
+        save_atomic,
+    )
 
     ckpt = load_checkpoint(args.ckpt, kind="train")
     state = ckpt["G_ema"] if ckpt.get("G_ema") is not None else ckpt["G"]
@@ -117,8 +130,10 @@ def _presets(args: argparse.Namespace) -> int:
     from gancourse.config import PRESETS
 
     for name, cfg in sorted(PRESETS.items()):
-        print(f"{name:16s} {cfg.method.name:8s} {cfg.model.arch:6s} on {cfg.data.name}, "
-              f"{cfg.train.steps} steps")
+        print(
+            f"{name:16s} {cfg.method.name:8s} {cfg.model.arch:6s} on {cfg.data.name}, "
+            f"{cfg.train.steps} steps"
+        )
     return 0
 
 
@@ -126,8 +141,10 @@ def _data(args: argparse.Namespace) -> int:
     from gancourse.data.prepare import prepare_main
 
     if not args.rest or args.rest[0] != "prepare":
-        raise UsageError("usage: gancourse data prepare [--offline] [--root DIR] "
-                         "(see `gancourse data prepare --help`)")
+        raise UsageError(
+            "usage: gancourse data prepare [--offline] [--root DIR] "
+            "(see `gancourse data prepare --help`)"
+        )
     return prepare_main(args.rest[1:])
 
 
@@ -142,22 +159,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a preset (or resume a run)")
     t.add_argument("--preset", help="preset name, see `gancourse presets`")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a config field, e.g. train.steps=20000 (repeatable)")
+    t.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. train.steps=20000 (repeatable)",
+    )
     t.add_argument("--out", help="run folder (default runs/<preset>)")
     t.add_argument("--resume", metavar="CKPT", help="continue from a last.pt")
     t.add_argument("--steps", type=int, help="train until this step")
-    t.add_argument("--fast", action="store_true",
-                   help="the preset's tiny copy (also with GANCOURSE_FAST=1)")
+    t.add_argument(
+        "--fast",
+        action="store_true",
+        help="the preset's tiny copy (also with GANCOURSE_FAST=1)",
+    )
     t.add_argument("--device", help="cuda / mps / cpu (default: auto)")
-    t.add_argument("--overwrite", action="store_true",
-                   help="replace a checkpoint already in --out")
+    t.add_argument(
+        "--overwrite", action="store_true", help="replace a checkpoint already in --out"
+    )
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.set_defaults(fn=_train)
 
     s = sub.add_parser("sample", help="draw a sample grid from a checkpoint")
-    s.add_argument("--ckpt", required=True,
-                   help="a run's last.pt, or a shipped name such as dcgan-mnist")
+    s.add_argument(
+        "--ckpt",
+        required=True,
+        help="a run's last.pt, or a shipped name such as dcgan-mnist",
+    )
     s.add_argument("--n", type=int, default=64)
     s.add_argument("--out", default="samples.png")
     s.add_argument("--seed", type=int, default=0)
@@ -173,8 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("presets", help="list the named presets")
     pr.set_defaults(fn=_presets)
 
-    d = sub.add_parser("data", help="datasets: `gancourse data prepare [--offline]`",
-                       add_help=False)
+    d = sub.add_parser(
+        "data", help="datasets: `gancourse data prepare [--offline]`", add_help=False
+    )
     d.add_argument("rest", nargs=argparse.REMAINDER)
     d.set_defaults(fn=_data)
     return p
@@ -188,8 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     from gancourse.config import ConfigError
     from gancourse.train import TrainingDiverged
 
-    known: tuple[type[BaseException], ...] = (UsageError, ConfigError, CheckpointError,
-                                              TrainingDiverged)
+    known: tuple[type[BaseException], ...] = (
+        UsageError,
+        ConfigError,
+        CheckpointError,
+        TrainingDiverged,
+    )
     try:
         from gancourse.data import DataNotFoundError
 

@@ -234,7 +234,8 @@ def _check_keys(d: Any, cls: type, where: str) -> None:
     unknown = sorted(set(d) - set(valid))
     if unknown:
         raise ConfigError(
-            f"unknown {where} key(s) {', '.join(unknown)}; valid keys: {', '.join(valid)}"
+            f"unknown {where} key(s) {', '.join(unknown)}; "
+            f"valid keys: {', '.join(valid)}"
         )
 
 
@@ -288,7 +289,9 @@ def _set_dotted(cfg: Config, key: str, value: Any) -> Config:
     sub_cls = _SECTIONS[section]
     _check_keys({name: None}, sub_cls, section)
     sub = getattr(cfg, section)
-    return replace(cfg, **{section: replace(sub, **{name: _coerce(sub_cls, name, value)})})
+    return replace(
+        cfg, **{section: replace(sub, **{name: _coerce(sub_cls, name, value)})}
+    )
 
 
 # -- presets -------------------------------------------------------------------
@@ -314,11 +317,18 @@ PRESETS: dict[str, Config] = {
     "vanilla-ring8": Config(
         name="vanilla-ring8",
         data=DataConfig(name="ring8", batch_size=256),
-        model=ModelConfig(arch="mlp", z_dim=2, img_channels=0, img_size=0,
-                          g_width=128, d_width=128),
+        model=ModelConfig(
+            arch="mlp", z_dim=2, img_channels=0, img_size=0, g_width=128, d_width=128
+        ),
         method=MethodConfig(name="vanilla", g_loss="nonsaturating", n_d_steps=1),
-        train=TrainConfig(steps=3000, lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999),
-                          sample_every=500, n_samples=512),
+        train=TrainConfig(
+            steps=3000,
+            lr_g=1e-3,
+            lr_d=1e-3,
+            betas=(0.5, 0.999),
+            sample_every=500,
+            n_samples=512,
+        ),
     ),
 }
 

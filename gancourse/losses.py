@@ -31,7 +31,7 @@ __all__ = [
 
 
 def _flat(logits: Tensor) -> Tensor:
-    """(N,) or (N, 1) logits -> (N,); anything else is an error worth a clear message."""
+    """(N,) or (N, 1) logits -> (N,); any other shape is a clear error."""
     if logits.dim() == 2 and logits.shape[1] == 1:
         return logits[:, 0]
     if logits.dim() != 1:
@@ -58,7 +58,9 @@ def d_minimax(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
     Returns:
         Scalar tensor, ``>= 0``; ``2 log 2 ~ 1.386`` when D outputs 1/2 everywhere.
     """
-    return F.softplus(-_flat(logits_real)).mean() + F.softplus(_flat(logits_fake)).mean()
+    return (
+        F.softplus(-_flat(logits_real)).mean() + F.softplus(_flat(logits_fake)).mean()
+    )
 
 
 def g_minimax(logits_fake: Tensor) -> Tensor:
@@ -100,4 +102,3 @@ def g_nonsaturating(logits_fake: Tensor) -> Tensor:
 # Registries: plain dicts, filled explicitly (greppable).
 D_LOSSES = {"minimax": d_minimax, "nonsaturating": d_minimax}
 G_LOSSES = {"minimax": g_minimax, "nonsaturating": g_nonsaturating}
-

@@ -62,7 +62,7 @@ OPTIMIZERS = {"adam": _adam, "rmsprop": _rmsprop}
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``"auto"`` -> cuda if available, else mps, else cpu; otherwise ``torch.device(name)``."""
+    """``"auto"``: cuda if available, else mps, else cpu; or ``torch.device(name)``."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -120,13 +120,23 @@ class Trainer:
         samples: ``[(step, x_fake (n_samples, ...)), ...]`` from the fixed noise.
     """
 
-    def __init__(self, cfg: Config, out_dir: str | os.PathLike | None = None, *,
-                 device: str | torch.device | None = None, progress: bool = True,
-                 command: str | None = None, data: Tensor | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        out_dir: str | os.PathLike | None = None,
+        *,
+        device: str | torch.device | None = None,
+        progress: bool = True,
+        command: str | None = None,
+        data: Tensor | None = None,
+    ):
         self.cfg = cfg
         t = cfg.train
-        self.device = (device if isinstance(device, torch.device)
-                       else resolve_device(device or t.device))
+        self.device = (
+            device
+            if isinstance(device, torch.device)
+            else resolve_device(device or t.device)
+        )
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress
         self.command = command if command is not None else " ".join(sys.argv)
@@ -204,8 +214,9 @@ class Trainer:
         for _ in range(self.method.n_d_steps):
             x_real = self.next_batch()
             with self._autocast():
-                d_loss, d_stats = self.method.d_loss(self.G, self.D, x_real,
-                                                     self.sample_z(B))
+                d_loss, d_stats = self.method.d_loss(
+                    self.G, self.D, x_real, self.sample_z(B)
+                )
             self._guard("d_loss", d_loss)
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
@@ -229,12 +240,18 @@ class Trainer:
     def _guard(self, name: str, loss: Tensor) -> None:
         if torch.isfinite(loss).all():
             return
-        where = (f"the last good checkpoint is {self.ckpt_path} (step "
-                 f"{self._last_saved_step})" if self._last_saved_step is not None
-                 else "no checkpoint was written yet")
-        self._log_event({"step": self.step + 1, "event": "diverged", name: float(loss.detach())})
+        where = (
+            f"the last good checkpoint is {self.ckpt_path} (step "
+            f"{self._last_saved_step})"
+            if self._last_saved_step is not None
+            else "no checkpoint was written yet"
+        )
+        self._log_event(
+            {"step": self.step + 1, "event": "diverged", name: float(loss.detach())}
+        )
         raise TrainingDiverged(
-            f"{name} became {float(loss.detach())} at step {self.step + 1}; training stopped and "
+            f"{name} became {float(loss.detach())} at step {self.step + 1}; training "
+            "stopped and "
             f"nothing was saved from this step ({where}). Try a lower learning rate "
             "or resume from that checkpoint with another seed."
         )
@@ -260,8 +277,14 @@ class Trainer:
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         restore = self._install_sigint_handler()
-        bar = tqdm(total=target, initial=self.step, disable=not self.progress,
-                   desc=self.cfg.name, unit="step", dynamic_ncols=True)
+        bar = tqdm(
+            total=target,
+            initial=self.step,
+            disable=not self.progress,
+            desc=self.cfg.name,
+            unit="step",
+            dynamic_ncols=True,
+        )
         if self.step == 0 and not self.samples:
             self._record_samples()
         t0 = self._segment_start = time.perf_counter()
@@ -278,8 +301,13 @@ class Trainer:
                 self.history.append(record)
                 if self.step % t.log_every == 0 or self.step == target:
                     self._log_event(record)
-                    bar.set_postfix({k: f"{v:.3f}" for k, v in stats.items()
-                                     if k in ("d_loss", "g_loss")})
+                    bar.set_postfix(
+                        {
+                            k: f"{v:.3f}"
+                            for k, v in stats.items()
+                            if k in ("d_loss", "g_loss")
+                        }
+                    )
                 if self.step % t.sample_every == 0 or self.step == target:
                     self._record_samples()
                 if self.step % t.ckpt_every == 0 or self.step == target:
@@ -296,8 +324,10 @@ class Trainer:
         if interrupted:
             path = self.save()
             if path is not None:
-                print(f"Interrupted at step {self.step}; saved {path}. Resume with: "
-                      f"gancourse train --resume {path}")
+                print(
+                    f"Interrupted at step {self.step}; saved {path}. Resume with: "
+                    f"gancourse train --resume {path}"
+                )
             self._stop_requested = False
         if self.out_dir is not None and self.history:
             from gancourse.viz import plot_losses
@@ -335,15 +365,20 @@ class Trainer:
         if self.out_dir is not None:
             from gancourse.viz import save_samples
 
-            save_samples(x, self.out_dir / "samples" / f"step_{self.step:06d}.png",
-                         title=f"{self.cfg.name}, step {self.step}")
+            save_samples(
+                x,
+                self.out_dir / "samples" / f"step_{self.step:06d}.png",
+                title=f"{self.cfg.name}, step {self.step}",
+            )
 
     def _log_event(self, record: dict[str, Any]) -> None:
         if self.out_dir is None:
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with open(self.out_dir / "log.jsonl", "a") as f:
-            f.write(json.dumps({**record, "wall_time_s": round(self._elapsed(), 3)}) + "\n")
+            f.write(
+                json.dumps({**record, "wall_time_s": round(self._elapsed(), 3)}) + "\n"
+            )
 
     _segment_start: float | None = None
 
@@ -405,8 +440,12 @@ class Trainer:
         _set_rng_state(ckpt["rng"])
 
     @classmethod
-    def resume(cls, path: str | os.PathLike, out_dir: str | os.PathLike | None = None,
-               **kwargs: Any) -> Trainer:
+    def resume(
+        cls,
+        path: str | os.PathLike,
+        out_dir: str | os.PathLike | None = None,
+        **kwargs: Any,
+    ) -> Trainer:
         """Rebuild a Trainer from ``last.pt`` and continue exactly where it stopped.
 
         ``out_dir`` defaults to the checkpoint's folder; the log is cut back to the
@@ -434,8 +473,13 @@ def _rng_state() -> dict[str, Any]:
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)),
-                  int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "numpy": [
+            np_state[0],
+            torch.from_numpy(np_state[1].astype(np.int64)),
+            int(np_state[2]),
+            int(np_state[3]),
+            float(np_state[4]),
+        ],
         "python": random.getstate(),
     }
 
@@ -469,4 +513,3 @@ def _truncate_log(log: Path, step: int) -> None:
         except json.JSONDecodeError:
             continue  # a line cut by a kill: drop it
     log.write_text("".join(k + "\n" for k in keep))
-

@@ -39,7 +39,9 @@ def image_grid(x: Tensor, nrow: int = 8, padding: int = 2) -> np.ndarray:
     from torchvision.utils import make_grid
 
     if x.dim() != 4:
-        raise ValueError(f"image_grid expects (N, C, H, W) images, got {tuple(x.shape)}")
+        raise ValueError(
+            f"image_grid expects (N, C, H, W) images, got {tuple(x.shape)}"
+        )
     img = (x.detach().float().cpu().clamp(-1, 1) + 1) / 2
     grid = make_grid(img, nrow=nrow, padding=padding, pad_value=1.0)  # (3, H', W')
     if x.shape[1] == 1:
@@ -63,8 +65,13 @@ def show_grid(x: Tensor, title: str | None = None, nrow: int = 8, ax: Any = None
     return ax
 
 
-def plot_points(x: Tensor, title: str | None = None, ax: Any = None,
-                reference: Tensor | None = None, lim: float = 3.0):
+def plot_points(
+    x: Tensor,
+    title: str | None = None,
+    ax: Any = None,
+    reference: Tensor | None = None,
+    lim: float = 3.0,
+):
     """Scatter 2-D samples ``(N, 2)``, optionally over ``reference`` points."""
     import matplotlib.pyplot as plt
 
@@ -113,16 +120,21 @@ def read_log(path: str | os.PathLike) -> list[dict[str, Any]]:
     return out
 
 
-def plot_losses(history: Iterable[dict[str, Any]] | str | os.PathLike,
-                keys: tuple[str, ...] = ("d_loss", "g_loss"), ax: Any = None,
-                path: str | os.PathLike | None = None, smooth: int = 1):
+def plot_losses(
+    history: Iterable[dict[str, Any]] | str | os.PathLike,
+    keys: tuple[str, ...] = ("d_loss", "g_loss"),
+    ax: Any = None,
+    path: str | os.PathLike | None = None,
+    smooth: int = 1,
+):
     """Loss curves from a Trainer's ``history`` or a ``log.jsonl`` path.
 
     ``smooth`` > 1 draws a running mean over that many records. With ``path``,
     saves the figure there and closes it.
     """
-    records = read_log(history) if isinstance(history, (str, os.PathLike)) else list(
-        history)
+    records = (
+        read_log(history) if isinstance(history, (str, os.PathLike)) else list(history)
+    )
     if ax is None:
         if path is not None:  # a file only: no pyplot, no backend change
             from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -154,8 +166,9 @@ def plot_losses(history: Iterable[dict[str, Any]] | str | os.PathLike,
 
 
 @torch.no_grad()
-def interpolate(G: torch.nn.Module, z0: Tensor, z1: Tensor, n: int = 8,
-                spherical: bool = True) -> Tensor:
+def interpolate(
+    G: torch.nn.Module, z0: Tensor, z1: Tensor, n: int = 8, spherical: bool = True
+) -> Tensor:
     """``G`` along a path from ``z0`` to ``z1`` (each ``(z_dim,)``): ``(n, ...)``.
 
     ``spherical=True`` uses slerp, which keeps the path at the typical norm of a
@@ -167,7 +180,8 @@ def interpolate(G: torch.nn.Module, z0: Tensor, z1: Tensor, n: int = 8,
         a, b = z0 / z0.norm(), z1 / z1.norm()
         omega = torch.arccos((a * b).sum().clamp(-1 + 1e-7, 1 - 1e-7))
         z = (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(
-            omega)
+            omega
+        )
     else:
         z = (1 - t) * z0 + t * z1
     was_training = G.training

@@ -14,14 +14,31 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run(*args, cwd=None, env=None):
     e = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "gancourse", *args], cwd=cwd, env=e,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "gancourse", *args],
+        cwd=cwd,
+        env=e,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_fast_train_writes_checkpoint_grid_and_log_then_samples_and_resumes(tmp_path):
     out = tmp_path / "run"
-    r = run("train", "--preset", "vanilla-ring8", "--fast", "--set", "train.steps=30",
-            "--set", "train.sample_every=10", "--out", str(out), "--no-progress")
+    r = run(
+        "train",
+        "--preset",
+        "vanilla-ring8",
+        "--fast",
+        "--set",
+        "train.steps=30",
+        "--set",
+        "train.sample_every=10",
+        "--out",
+        str(out),
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr
     ck = load_checkpoint(out / "last.pt", kind="train")
     assert ck["step"] == 30 and "--preset vanilla-ring8" in ck["command"]
@@ -40,23 +57,39 @@ def test_fast_train_writes_checkpoint_grid_and_log_then_samples_and_resumes(tmp_
     assert load_checkpoint(out / "last.pt")["step"] == 40
 
 
-@pytest.mark.skipif(not (Path(os.environ.get("GANCOURSE_DATA", "~/.cache/gancourse"))
-                         .expanduser() / "MNIST").exists(),
-                    reason="MNIST not prepared (run `gancourse data prepare --offline`)")
+@pytest.mark.skipif(
+    not (
+        Path(os.environ.get("GANCOURSE_DATA", "~/.cache/gancourse")).expanduser()
+        / "MNIST"
+    ).exists(),
+    reason="MNIST not prepared (run `gancourse data prepare --offline`)",
+)
 def test_fast_dcgan_mnist_run(tmp_path):
     out = tmp_path / "dc"
-    r = run("train", "--preset", "dcgan-mnist", "--set", "train.steps=3", "--out",
-            str(out), "--no-progress", env={"GANCOURSE_FAST": "1"})
+    r = run(
+        "train",
+        "--preset",
+        "dcgan-mnist",
+        "--set",
+        "train.steps=3",
+        "--out",
+        str(out),
+        "--no-progress",
+        env={"GANCOURSE_FAST": "1"},
+    )
     assert r.returncode == 0, r.stderr
     assert load_checkpoint(out / "last.pt")["config"]["name"] == "dcgan-mnist-fast"
     assert (out / "samples" / "step_000003.png").exists()
 
 
-@pytest.mark.parametrize("args,expected", [
-    (["train", "--preset", "nope"], "available presets"),
-    (["train", "--preset", "dcgan-mnist", "--set", "train.stepz=3"], "valid keys"),
-    (["sample", "--ckpt", "missing.pt"], "no checkpoint at"),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["train", "--preset", "nope"], "available presets"),
+        (["train", "--preset", "dcgan-mnist", "--set", "train.stepz=3"], "valid keys"),
+        (["sample", "--ckpt", "missing.pt"], "no checkpoint at"),
+    ],
+)
 def test_user_errors_are_one_line(tmp_path, args, expected):
     r = run(*args, cwd=tmp_path)
     assert r.returncode == 2
@@ -64,13 +97,28 @@ def test_user_errors_are_one_line(tmp_path, args, expected):
 
 
 def test_missing_data_is_a_clear_error(tmp_path):
-    r = run("train", "--preset", "dcgan-mnist", "--fast", "--out", str(tmp_path / "x"),
-            env={"GANCOURSE_DATA": str(tmp_path / "empty"), "no_proxy": "*",
-                 "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"})
+    r = run(
+        "train",
+        "--preset",
+        "dcgan-mnist",
+        "--fast",
+        "--out",
+        str(tmp_path / "x"),
+        env={
+            "GANCOURSE_DATA": str(tmp_path / "empty"),
+            "no_proxy": "*",
+            "https_proxy": "http://127.0.0.1:9",
+            "http_proxy": "http://127.0.0.1:9",
+        },
+    )
     assert r.returncode == 2
-    assert "gancourse data prepare --offline" in r.stderr and "Traceback" not in r.stderr
+    assert (
+        "gancourse data prepare --offline" in r.stderr and "Traceback" not in r.stderr
+    )
 
 
 def test_python_dash_m_and_presets():
     r = run("presets")
-    assert r.returncode == 0 and "dcgan-mnist" in r.stdout and "vanilla-mnist" in r.stdout
+    assert (
+        r.returncode == 0 and "dcgan-mnist" in r.stdout and "vanilla-mnist" in r.stdout
+    )

@@ -23,8 +23,14 @@ def test_dcgan_preset_follows_the_paper():
 
 def test_override_parses_types():
     cfg = get_preset("dcgan-mnist", fast=False).override(
-        ["train.steps=123", "train.betas=0.0,0.9", "data.limit=none", "train.amp=true",
-         "train.lr_d=1e-3"])
+        [
+            "train.steps=123",
+            "train.betas=0.0,0.9",
+            "data.limit=none",
+            "train.amp=true",
+            "train.lr_d=1e-3",
+        ]
+    )
     assert cfg.train.steps == 123 and cfg.train.betas == (0.0, 0.9)
     assert cfg.data.limit is None and cfg.train.amp is True and cfg.train.lr_d == 1e-3
 
@@ -63,7 +69,9 @@ def test_round_trip_through_json(name):
 def test_fast_is_smaller_and_env_selects_it(monkeypatch):
     full = PRESETS["dcgan-mnist"]
     fast = full.fast()
-    assert fast.train.steps < full.train.steps and fast.model.g_width < full.model.g_width
+    assert (
+        fast.train.steps < full.train.steps and fast.model.g_width < full.model.g_width
+    )
     assert fast.method == full.method and fast.model.arch == full.model.arch
     monkeypatch.setenv("GANCOURSE_FAST", "1")
     assert get_preset("dcgan-mnist") == fast

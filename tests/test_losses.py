@@ -27,17 +27,20 @@ def test_g_losses_hand_values():
     lf = torch.tensor([0.0, math.log(3.0)])  # D = 1/2, 3/4
     # non-saturating: mean(-log D) = (log 2 - log 0.75) / 2
     assert g_nonsaturating(lf).item() == pytest.approx(
-        (math.log(2) - math.log(0.75)) / 2, rel=1e-6)
+        (math.log(2) - math.log(0.75)) / 2, rel=1e-6
+    )
     # saturating: mean(log(1 - D)) = (log 0.5 + log 0.25) / 2
     assert g_minimax(lf).item() == pytest.approx(
-        (math.log(0.5) + math.log(0.25)) / 2, rel=1e-6)
+        (math.log(0.5) + math.log(0.25)) / 2, rel=1e-6
+    )
 
 
 def test_equal_to_torch_bce_on_moderate_logits():
     g = torch.Generator().manual_seed(0)
     lr, lf = torch.randn(50, generator=g) * 3, torch.randn(40, generator=g) * 3
-    ref = (F.binary_cross_entropy(torch.sigmoid(lr), torch.ones(50))
-           + F.binary_cross_entropy(torch.sigmoid(lf), torch.zeros(40)))
+    ref = F.binary_cross_entropy(
+        torch.sigmoid(lr), torch.ones(50)
+    ) + F.binary_cross_entropy(torch.sigmoid(lf), torch.zeros(40))
     assert d_minimax(lr, lf).item() == pytest.approx(ref.item(), rel=1e-5)
     ref_g = F.binary_cross_entropy(torch.sigmoid(lf), torch.ones(40))
     assert g_nonsaturating(lf).item() == pytest.approx(ref_g.item(), rel=1e-5)

@@ -44,7 +44,8 @@ def test_dcgan_sizes(size, channels):
 
 
 def test_dcgan_64_matches_the_paper_channels():
-    # Radford et al. 2016, fig. 1: 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x3
+    # Radford et al. 2016, fig. 1:
+    # 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x3
     G = DCGANGenerator(z_dim=100, img_channels=3, img_size=64, width=128)
     convs = [m for m in G.modules() if isinstance(m, nn.ConvTranspose2d)]
     assert [c.out_channels for c in convs] == [1024, 512, 256, 128, 3]

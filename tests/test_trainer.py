@@ -16,8 +16,14 @@ from gancourse.train import Trainer, TrainingDiverged
 
 def ring_cfg(**train):
     cfg = PRESETS["vanilla-ring8"].fast()
-    sets = {"train.log_every": 1, "train.sample_every": 1000, "train.ckpt_every": 1000,
-            "data.batch_size": 32, "model.g_width": 16, "model.d_width": 16}
+    sets = {
+        "train.log_every": 1,
+        "train.sample_every": 1000,
+        "train.ckpt_every": 1000,
+        "data.batch_size": 32,
+        "model.g_width": 16,
+        "model.d_width": 16,
+    }
     sets.update({f"train.{k}": v for k, v in train.items()})
     return cfg.override(sets)
 
@@ -101,12 +107,17 @@ def test_resume_is_exact(tmp_path):
     c.fit(40)
     keys = ("d_loss", "g_loss")
     assert [[r[k] for k in keys] for r in a.history[20:]] == [
-        [r[k] for k in keys] for r in c.history[20:]]
+        [r[k] for k in keys] for r in c.history[20:]
+    ]
     for p, q in zip(a.G.parameters(), c.G.parameters()):
         assert torch.equal(p, q)
     # the log holds each step once, in order, after the resume
-    steps = [r["step"] for r in map(json.loads, (tmp_path / "b" / "log.jsonl")
-                                   .read_text().splitlines())]
+    steps = [
+        r["step"]
+        for r in map(
+            json.loads, (tmp_path / "b" / "log.jsonl").read_text().splitlines()
+        )
+    ]
     assert steps == list(range(1, 41))
 
 
@@ -130,7 +141,9 @@ def test_checkpoint_records_config_command_version(tmp_path):
     assert ck["config"] == t.cfg.to_dict()
     assert (tmp_path / "log.jsonl").exists() and (tmp_path / "losses.png").exists()
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == [
-        "step_000000.png", "step_000003.png"]
+        "step_000000.png",
+        "step_000003.png",
+    ]
 
 
 def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
@@ -159,12 +172,15 @@ def test_killed_save_leaves_a_loadable_checkpoint(tmp_path):
         i = 0
         while True:
             save_atomic({{"format": "gancourse", "kind": "train", "step": i,
-                          "w": torch.full((4_000_000,), float(i))}}, {str(tmp_path)!r} + "/last.pt")
+                          "w": torch.full((4_000_000,), float(i))}},
+                        {str(tmp_path)!r} + "/last.pt")
             i += 1
             if i == 2:
                 print("ready", flush=True)
     """)
-    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    )
     assert p.stdout.readline().strip() == "ready"
     import time
 
@@ -196,7 +212,9 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     t.fit(10)
     saved = load_checkpoint(tmp_path / "last.pt")
     t.X[:] = float("nan")  # poisoned data: D's loss becomes NaN
-    with pytest.raises(TrainingDiverged, match=r"d_loss became nan at step 11.*step 10"):
+    with pytest.raises(
+        TrainingDiverged, match=r"d_loss became nan at step 11.*step 10"
+    ):
         t.fit(20)
     after = load_checkpoint(tmp_path / "last.pt")
     assert after["step"] == 10

@@ -30,15 +30,18 @@ def test_slerp_keeps_endpoints_and_norm():
     g = torch.Generator().manual_seed(0)
     z0, z1 = torch.randn(2, 100, generator=g)
     path = viz.interpolate(G, z0, z1, n=5)
-    assert torch.allclose(path[0], z0, atol=1e-5) and torch.allclose(path[-1], z1,
-                                                                     atol=1e-5)
+    assert torch.allclose(path[0], z0, atol=1e-5) and torch.allclose(
+        path[-1], z1, atol=1e-5
+    )
     # slerp between equal-norm codes stays on that sphere; a straight line dips inside
     z1 = z1 / z1.norm() * z0.norm()
     mid_slerp = viz.interpolate(G, z0, z1, n=3)[1].norm().item()
     mid_line = viz.interpolate(G, z0, z1, n=3, spherical=False)[1].norm().item()
     assert mid_slerp == pytest.approx(z0.norm().item(), rel=1e-4)
     cos = (z0 @ z1 / z0.norm() ** 2).item()
-    assert mid_line == pytest.approx(z0.norm().item() * math.sqrt((1 + cos) / 2), rel=1e-4)
+    assert mid_line == pytest.approx(
+        z0.norm().item() * math.sqrt((1 + cos) / 2), rel=1e-4
+    )
 
 
 def test_save_samples_and_losses(tmp_path):

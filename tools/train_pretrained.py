@@ -14,8 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
-
 # name -> arguments of `gancourse train` (besides --out)
 SHIPPED = {
     "vanilla-mnist": ["--preset", "vanilla-mnist", "--set", "train.steps=3000"],
@@ -31,10 +29,22 @@ def main(argv: list[str] | None = None) -> int:
     gancourse = [sys.executable, "-m", "gancourse"]
     for name in args.names:
         out = Path(args.runs) / name
-        subprocess.run([*gancourse, "train", *SHIPPED[name], "--out", str(out),
-                        "--overwrite", "--no-progress"], check=True)
-        subprocess.run([*gancourse, "export", "--ckpt", str(out / "last.pt"),
-                        "--name", name], check=True)
+        subprocess.run(
+            [
+                *gancourse,
+                "train",
+                *SHIPPED[name],
+                "--out",
+                str(out),
+                "--overwrite",
+                "--no-progress",
+            ],
+            check=True,
+        )
+        subprocess.run(
+            [*gancourse, "export", "--ckpt", str(out / "last.pt"), "--name", name],
+            check=True,
+        )
     return 0
 
 

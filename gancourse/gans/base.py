@@ -23,9 +23,10 @@ class GANMethod:
 
     n_d_steps: int = 1
 
-    def d_loss(self, G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor
-               ) -> tuple[Tensor, Stats]:
-        """D's scalar loss on real samples ``x_real (N, ...)`` and codes ``z (N, z_dim)``.
+    def d_loss(
+        self, G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor
+    ) -> tuple[Tensor, Stats]:
+        """D's scalar loss on real ``x_real (N, ...)`` and codes ``z (N, z_dim)``.
 
         Must not build a graph into G (G is not updated on this loss).
         Returns the loss and a dict of floats to log (``"d_loss"`` at least).
@@ -33,7 +34,7 @@ class GANMethod:
         raise NotImplementedError
 
     def g_loss(self, G: nn.Module, D: nn.Module, z: Tensor) -> tuple[Tensor, Stats]:
-        """G's scalar loss on fresh codes ``z (N, z_dim)``; returns ``(loss, stats)``."""
+        """G's scalar loss on fresh codes ``z (N, z_dim)``: ``(loss, stats)``."""
         raise NotImplementedError
 
     def after_d_step(self, D: nn.Module) -> None:

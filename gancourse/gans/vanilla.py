@@ -31,8 +31,9 @@ class VanillaGAN(GANMethod):
         self.g_loss_fn = G_LOSSES[g_loss]
         self.n_d_steps = n_d_steps
 
-    def d_loss(self, G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor
-               ) -> tuple[Tensor, Stats]:
+    def d_loss(
+        self, G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor
+    ) -> tuple[Tensor, Stats]:
         with torch.no_grad():  # D's step must not build (or pay for) a graph into G
             x_fake = G(z)
         logits_real = D(x_real)

@@ -46,7 +46,9 @@ DISCRIMINATORS = {"mlp": _mlp_d, "dcgan": _dcgan_d}
 
 def _lookup(table: dict, arch: str):
     if arch not in table:
-        raise ValueError(f"unknown model.arch {arch!r}; choose one of {', '.join(table)}")
+        raise ValueError(
+            f"unknown model.arch {arch!r}; choose one of {', '.join(table)}"
+        )
     return table[arch]
 
 
@@ -56,7 +58,7 @@ def build_generator(m: ModelConfig, sample_shape: tuple[int, ...]) -> nn.Module:
 
 
 def build_discriminator(m: ModelConfig, sample_shape: tuple[int, ...]) -> nn.Module:
-    """The discriminator ``D: (N, *sample_shape) -> logits (N,)`` named by ``m.arch``."""
+    """The discriminator ``D: (N, *sample_shape) -> logits (N,)`` of ``m.arch``."""
     return _lookup(DISCRIMINATORS, m.arch)(m, tuple(sample_shape))
 
 

@@ -53,8 +53,13 @@ class DCGANGenerator(nn.Module):
     (N, C, 64, 64)``, the paper's network.
     """
 
-    def __init__(self, z_dim: int = 100, img_channels: int = 1, img_size: int = 28,
-                 width: int = 64):
+    def __init__(
+        self,
+        z_dim: int = 100,
+        img_channels: int = 1,
+        img_size: int = 28,
+        width: int = 64,
+    ):
         super().__init__()
         self.z_dim = z_dim
         s0, n_up = _geometry(img_size)
@@ -62,8 +67,9 @@ class DCGANGenerator(nn.Module):
         # (N, z_dim, 1, 1) -> (N, ch, s0, s0): a transposed conv with kernel s0 is the
         # paper's "project and reshape" without a fully connected layer.
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(z_dim, ch, kernel_size=s0, stride=1, padding=0,
-                               bias=False),
+            nn.ConvTranspose2d(
+                z_dim, ch, kernel_size=s0, stride=1, padding=0, bias=False
+            ),
             nn.BatchNorm2d(ch),
             nn.ReLU(inplace=True),
         ]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 
-
 from torch import Tensor, nn
 
 
@@ -28,7 +27,7 @@ class MLPGenerator(nn.Module):
         z_dim: latent dimension.
         out_shape: ``(C, H, W)`` for images (output in ``[-1, 1]`` via Tanh) or
             ``(D,)`` for points (linear output).
-        width: hidden width; layers are ``z_dim -> width -> 2 width -> prod(out_shape)``.
+        width: hidden width; layers ``z_dim -> width -> 2 width -> prod(out_shape)``.
     """
 
     def __init__(self, z_dim: int, out_shape: tuple[int, ...], width: int = 256):

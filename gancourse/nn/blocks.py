@@ -18,7 +18,9 @@ def up_block(in_ch: int, out_ch: int) -> nn.Sequential:
     The convolution has no bias: BatchNorm's shift makes it redundant.
     """
     return nn.Sequential(
-        nn.ConvTranspose2d(in_ch, out_ch, kernel_size=4, stride=2, padding=1, bias=False),
+        nn.ConvTranspose2d(
+            in_ch, out_ch, kernel_size=4, stride=2, padding=1, bias=False
+        ),
         nn.BatchNorm2d(out_ch),
         nn.ReLU(inplace=True),
     )

@@ -21,7 +21,12 @@ from gancourse.models import build_generator
 
 HERE = Path(__file__).resolve().parent
 
-__all__ = ["load_pretrained", "available", "pretrained_info", "generator_from_checkpoint"]
+__all__ = [
+    "load_pretrained",
+    "available",
+    "pretrained_info",
+    "generator_from_checkpoint",
+]
 
 
 def available() -> list[str]:
@@ -37,19 +42,22 @@ def pretrained_info(name: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def generator_from_checkpoint(ckpt: dict[str, Any], device: str | torch.device = "cpu",
-                              ema: bool = True) -> nn.Module:
-    """Rebuild G (in eval mode) from a ``"train"`` or ``"pretrained"`` checkpoint dict."""
+def generator_from_checkpoint(
+    ckpt: dict[str, Any], device: str | torch.device = "cpu", ema: bool = True
+) -> nn.Module:
+    """G in eval mode, from a ``"train"`` or ``"pretrained"`` checkpoint dict."""
     cfg = Config.from_dict(ckpt["config"])
     G = build_generator(cfg.model, tuple(ckpt["sample_shape"]))
     state = ckpt["G_ema"] if ema and ckpt.get("G_ema") is not None else ckpt["G"]
-    G.load_state_dict({k: v.float() if v.is_floating_point() else v
-                       for k, v in state.items()})
+    G.load_state_dict(
+        {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    )
     return G.to(device).eval()
 
 
-def load_pretrained(name: str, device: str | torch.device = "cpu"
-                    ) -> tuple[nn.Module, dict[str, Any]]:
+def load_pretrained(
+    name: str, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict[str, Any]]:
     """A shipped generator in eval mode and the record of how it was trained.
 
     >>> G, info = load_pretrained("dcgan-mnist")
