@@ -3,7 +3,7 @@
 The build-dependent tests (markers ``book`` and ``slow``) build the book once per
 session with the same command as the Makefile::
 
-    GANCOURSE_FAST=1 jupyter-book build . --builder html -W -n --keep-going
+    GANCOURSE_FAST=1 jupyter-book build . --builder html -W -n --keep-going --all
 
 unless ``GANCOURSE_BOOK_BUILT=1`` says the Makefile has just built ``_build/html``, in
 which case that build is checked as it is. Expected URLs are derived here from the
@@ -27,7 +27,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 MATHJAX_ENTRY = "tex-chtml-full.js"
-BUILD_CMD = ["build", ".", "--builder", "html", "-W", "-n", "--keep-going"]
+# --all: an incremental build re-reads only changed pages, so warnings of unchanged
+# pages (even ones that failed the previous -W build) would go unreported.
+BUILD_CMD = ["build", ".", "--builder", "html", "-W", "-n", "--keep-going", "--all"]
 
 yaml = pytest.importorskip("yaml")
 
@@ -74,7 +76,8 @@ def toc_files() -> list[str]:
 def chapter_notebooks() -> list[str]:
     """Docnames of the toc entries that are notebooks under notebooks/."""
     return [
-        f for f in toc_files()
+        f
+        for f in toc_files()
         if f.startswith("notebooks/") and (ROOT / f"{f}.ipynb").is_file()
     ]
 
@@ -96,8 +99,10 @@ def ensure_mathjax() -> None:
     if not (ROOT / "node_modules" / "mathjax").is_dir():
         npm = shutil.which("npm")
         if not npm:
-            pytest.fail("no local MathJax and no npm: run `npm ci` then "
-                        "`python tools/copy_mathjax.py`")
+            pytest.fail(
+                "no local MathJax and no npm: run `npm ci` then "
+                "`python tools/copy_mathjax.py`"
+            )
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True)
     subprocess.run([sys.executable, "tools/copy_mathjax.py"], cwd=ROOT, check=True)
 
@@ -114,10 +119,14 @@ def ensure_site() -> dict:
         _BUILD.update(rc=0, log="(reused the existing build: GANCOURSE_BOOK_BUILT=1)")
         return _BUILD
     ensure_mathjax()
-    env = dict(os.environ, GANCOURSE_FAST="1")
+    env = dict(os.environ, GANCOURSE_FAST="1", NO_COLOR="1")
     proc = subprocess.run(
-        [jupyter_book_exe(), *BUILD_CMD], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=1800,
+        [jupyter_book_exe(), *BUILD_CMD],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     _BUILD.update(rc=proc.returncode, log=proc.stdout + proc.stderr)
     if proc.returncode == 0:
@@ -244,7 +253,8 @@ def test_repository_url_lives_only_in_config():
 
 def test_every_toc_entry_exists():
     missing = [
-        f for f in toc_files()
+        f
+        for f in toc_files()
         if not any((ROOT / f"{f}{ext}").is_file() for ext in (".md", ".ipynb"))
     ]
     assert not missing, f"_toc.yml lists files that do not exist: {missing}"
@@ -253,8 +263,16 @@ def test_every_toc_entry_exists():
 def test_bib_has_the_course_papers():
     bib = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
     keys = set(re.findall(r"@\w+\{([^,]+),", bib))
-    for key in ("goodfellow2014", "radford2016", "gulrajani2017", "heusel2017",
-                "metz2017unrolled", "kingma2015", "lecun1998", "xiao2017"):
+    for key in (
+        "goodfellow2014",
+        "radford2016",
+        "gulrajani2017",
+        "heusel2017",
+        "metz2017unrolled",
+        "kingma2015",
+        "lecun1998",
+        "xiao2017",
+    ):
         assert key in keys, key
     assert len(keys) == len(re.findall(r"@\w+\{", bib)), "duplicate bib keys"
 
@@ -294,14 +312,15 @@ def test_mathjax_is_local(site):
 @pytest.mark.book
 @pytest.mark.slow
 def test_no_cdn_or_remote_resources(site):
-    cdn = re.compile(r"cdn\.jsdelivr|cdnjs\.cloudflare|mathjax@|polyfill\.io|"
-                     r"fonts\.googleapis", re.I)
+    cdn = re.compile(
+        r"cdn\.jsdelivr|cdnjs\.cloudflare|mathjax@|polyfill\.io|"
+        r"fonts\.googleapis",
+        re.I,
+    )
     for f in HTML.rglob("*.html"):
         text = f.read_text(encoding="utf-8")
         assert not cdn.search(text), f"{f.relative_to(HTML)} references a CDN"
-        remote = [
-            (t, u) for t, u in parse(f).resources if re.match(r"(https?:)?//", u)
-        ]
+        remote = [(t, u) for t, u in parse(f).resources if re.match(r"(https?:)?//", u)]
         assert not remote, f"{f.relative_to(HTML)} loads remote resources: {remote}"
 
 

@@ -29,18 +29,35 @@ SHOTS = ROOT / "_build" / "screenshots"
 pytestmark = [pytest.mark.book, pytest.mark.slow]
 
 CHROMIUM = next(
-    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome",
-                               "google-chrome-stable") if shutil.which(n)),
+    (
+        shutil.which(n)
+        for n in (
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        )
+        if shutil.which(n)
+    ),
     None,
 )
 if CHROMIUM is None:
-    pytest.skip("Chromium is not installed (apt-get install chromium); "
-                "the browser check of the website is skipped", allow_module_level=True)
+    pytest.skip(
+        "Chromium is not installed (apt-get install chromium); "
+        "the browser check of the website is skipped",
+        allow_module_level=True,
+    )
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--virtual-time-budget=5000", "--hide-scrollbars",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--virtual-time-budget=5000",
+    "--hide-scrollbars",
 ]
 
 
@@ -81,9 +98,18 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def chromium(url: str, *args: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory(prefix="gancourse-chromium-") as profile:
         return subprocess.run(
-            ["timeout", "60", CHROMIUM, *FLAGS, f"--user-data-dir={profile}",
-             *args, url],
-            capture_output=True, text=True, timeout=90,
+            [
+                "timeout",
+                "60",
+                CHROMIUM,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                *args,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
         )
 
 
@@ -155,7 +181,7 @@ def test_intro_page_renders_math(server):
     assert std > 10 and colours > 16, f"intro screenshot is blank ({std=}, {colours=})"
     dom = dump_dom(url)
     check_typeset(dom, "intro")
-    assert "display=\"true\"" in dom, "intro: the display equation was not typeset"
+    assert 'display="true"' in dom, "intro: the display equation was not typeset"
 
 
 def test_chapter_pages_render(server):
@@ -174,7 +200,8 @@ def test_chapter_pages_render(server):
             r'<div class="[^"]*cell_output.*?</div>\s*</div>', dom, re.S
         )
         imgs = [
-            src for block in outputs
+            src
+            for block in outputs
             for src in re.findall(r'<img[^>]*\ssrc="([^"]+)"', block)
         ]
         pngs = [s for s in imgs if s.startswith("data:image/png") or ".png" in s]

@@ -103,8 +103,10 @@ def add_exercise_link(app: Sphinx, doctree: nodes.document) -> None:
 
     # Put the box right under the page title (first section's title), else on top.
     section = next(iter(doctree.findall(nodes.section)), None)
-    if section is not None and section.children and isinstance(
-        section.children[0], nodes.title
+    if (
+        section is not None
+        and section.children
+        and isinstance(section.children[0], nodes.title)
     ):
         section.insert(1, box)
     else:
