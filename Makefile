@@ -37,7 +37,7 @@ node_modules/mathjax/es5/tex-chtml.js: package.json package-lock.json
 
 build-book: venv data mathjax
 	$(BIN)/python tools/copy_mathjax.py
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/jupyter-book build . --all --builder html -W -n --keep-going
 
 book: build-book
 	@echo

@@ -1,10 +1,10 @@
 """Datasets by name, where their files live, and how to get them offline.
 
-```python
-from gancourse.data import load_dataset, to_tensors
-ds = load_dataset("mnist")          # x: float32 (1, 28, 28) in [-1, 1], y: int
-X, Y = to_tensors(ds)               # (N, 1, 28, 28) float32, (N,) int64
-```
+Example::
+
+    from gancourse.data import load_dataset, to_tensors
+    ds = load_dataset("mnist")          # x: float32 (1, 28, 28) in [-1, 1], y: int
+    X, Y = to_tensors(ds)               # (N, 1, 28, 28) float32, (N,) int64
 
 Names: ``"mnist"``, ``"fashion-mnist"``, ``"ring8"`` (see :data:`DATASETS`). Files
 live under :func:`data_root` (``$GANCOURSE_DATA`` or ``~/.cache/gancourse``);

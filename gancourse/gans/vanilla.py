@@ -15,10 +15,13 @@ from gancourse.losses import G_LOSSES, d_minimax
 
 
 class VanillaGAN(GANMethod):
-    """Args:
-    g_loss: ``"nonsaturating"`` or ``"minimax"`` (saturating), see
-        :data:`gancourse.losses.G_LOSSES`.
-    n_d_steps: D updates per G update (the paper's ``k``, Algorithm 1; it used 1).
+    """The vanilla GAN objective on logits.
+
+    Args:
+        g_loss: ``"nonsaturating"`` or ``"minimax"`` (saturating), see
+            :data:`gancourse.losses.G_LOSSES`.
+        n_d_steps: D updates per G update (the paper's ``k``, Algorithm 1; it
+            used 1).
     """
 
     def __init__(self, g_loss: str = "nonsaturating", n_d_steps: int = 1):

@@ -27,9 +27,16 @@ from collections.abc import Callable
 from typing import Any
 
 from gancourse.homework import ch01
-from gancourse.homework._checker import CheckResult, Exercise, run_check
+from gancourse.homework._checker import CheckResult, Exercise, Failure, run_check
 
-__all__ = ["check", "show_solution", "EXERCISES", "CheckResult", "Exercise"]
+__all__ = [
+    "check",
+    "show_solution",
+    "EXERCISES",
+    "CheckResult",
+    "Exercise",
+    "Failure",
+]
 
 # Registry: exercise id -> Exercise, filled by explicit imports (greppable).
 EXERCISES: dict[str, Exercise] = {

@@ -1,4 +1,5 @@
-"""Architectures, one family per module; sizes come from :class:`ModelConfig`.
+"""Architectures, one family per module; sizes come from a
+:class:`~gancourse.config.ModelConfig`.
 
 ``build_generator(model_cfg, sample_shape)`` and ``build_discriminator(...)``
 look the family up in :data:`GENERATORS` / :data:`DISCRIMINATORS` (plain dicts).
