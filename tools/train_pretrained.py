@@ -16,7 +16,7 @@ from pathlib import Path
 
 # name -> arguments of `gancourse train` (besides --out)
 SHIPPED = {
-    "vanilla-mnist": ["--preset", "vanilla-mnist", "--set", "train.steps=3000"],
+    "vanilla-mnist": ["--preset", "vanilla-mnist", "--set", "train.steps=10000"],
     "dcgan-mnist": ["--preset", "dcgan-mnist", "--set", "train.steps=1500"],
 }
 
