@@ -94,9 +94,10 @@ def _export(args: argparse.Namespace) -> int:
         load_checkpoint,
         save_atomic,
     )
+    from gancourse.pretrained import generator_state
 
     ckpt = load_checkpoint(args.ckpt, kind="train")
-    state = ckpt["G_ema"] if ckpt.get("G_ema") is not None else ckpt["G"]
+    weights, state = generator_state(ckpt)
     info = {
         "name": args.name,
         "command": ckpt.get("command"),
@@ -106,7 +107,7 @@ def _export(args: argparse.Namespace) -> int:
         "wall_time_s": round(float(ckpt.get("wall_time_s", 0.0)), 1),
         "version": ckpt.get("version"),
         "config": ckpt["config"],
-        "weights": "G_ema" if ckpt.get("G_ema") is not None else "G",
+        "weights": weights,
     }
     dest = Path(args.dest)
     out = {

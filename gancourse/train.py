@@ -83,19 +83,18 @@ def hardware(device: torch.device) -> str:
 
 def _load_training_data(cfg: Config) -> tuple[Tensor, dict[str, Any]]:
     """All training samples as one tensor ``(N, *sample_shape)`` plus a data record."""
-    from gancourse.data import load_dataset, to_tensors
+    from gancourse.data import dataset_source, load_dataset, to_tensors
 
     ds = load_dataset(cfg.data.name, cfg.data.split)
     X, _ = to_tensors(ds)
     if cfg.data.limit is not None:
         X = X[: cfg.data.limit]
-    info: dict[str, Any] = {"name": cfg.data.name, "split": cfg.data.split, "n": len(X)}
-    try:
-        from gancourse.data import dataset_source
-
-        info["source"] = dataset_source(cfg.data.name)
-    except Exception:  # the source note is informative only
-        pass
+    info = {
+        "name": cfg.data.name,
+        "split": cfg.data.split,
+        "n": len(X),
+        "source": dataset_source(cfg.data.name),
+    }
     return X, info
 
 
@@ -175,6 +174,8 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.samples: list[tuple[int, Tensor]] = []
         self.wall_time_s = 0.0
+        self._segment_start: float | None = None  # perf_counter of the running fit
+        self._last_saved_step: int | None = None
         self._stop_requested = False
 
     # -- data and noise -----------------------------------------------------------
@@ -260,8 +261,6 @@ class Trainer:
     @property
     def ckpt_path(self) -> Path | None:
         return self.out_dir / "last.pt" if self.out_dir is not None else None
-
-    _last_saved_step: int | None = None
 
     def fit(self, steps: int | None = None) -> list[dict[str, float]]:
         """Train until ``step == steps`` (default ``cfg.train.steps``).
@@ -379,8 +378,6 @@ class Trainer:
             f.write(
                 json.dumps({**record, "wall_time_s": round(self._elapsed(), 3)}) + "\n"
             )
-
-    _segment_start: float | None = None
 
     def _elapsed(self) -> float:
         """Training seconds so far, including the segment now running."""

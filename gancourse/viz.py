@@ -90,19 +90,26 @@ def plot_points(
     return ax
 
 
+def _file_figure(figsize: tuple[float, float]):
+    """A figure drawn with Agg for saving to a file: no pyplot, no display, and the
+    backend a notebook uses stays as it is."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def save_samples(x: Tensor, path: str | os.PathLike, title: str | None = None) -> Path:
     """Save a grid (images) or scatter plot (2-D) of ``x`` as a PNG.
 
     Draws on a standalone Agg figure, so it neither needs a display nor changes
     the backend a notebook is using.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig = Figure(figsize=(4, 4.3))
-    FigureCanvasAgg(fig)
+    fig = _file_figure((4, 4.3))
     show_grid(x, title=title, ax=fig.add_subplot())
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -136,13 +143,8 @@ def plot_losses(
         read_log(history) if isinstance(history, (str, os.PathLike)) else list(history)
     )
     if ax is None:
-        if path is not None:  # a file only: no pyplot, no backend change
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
-            from matplotlib.figure import Figure
-
-            fig = Figure(figsize=(6, 3))
-            FigureCanvasAgg(fig)
-            ax = fig.add_subplot()
+        if path is not None:  # a file only
+            ax = _file_figure((6, 3)).add_subplot()
         else:
             import matplotlib.pyplot as plt
 

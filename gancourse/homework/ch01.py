@@ -434,30 +434,33 @@ def check_dcgan_up_block(fn: Callable[..., Any]) -> None:
 
 # ---------------------------------------------------------------------------
 EXERCISES = {
-    "ch01.d_loss": Exercise(
-        id="ch01.d_loss",
-        signature="d_loss(logits_real, logits_fake) -> scalar tensor",
-        reference=losses.d_minimax,
-        check_fn=check_d_loss,
-        solution=(losses._flat, losses.d_minimax),
-    ),
-    "ch01.g_loss_nonsaturating": Exercise(
-        id="ch01.g_loss_nonsaturating",
-        signature="g_loss_nonsaturating(logits_fake) -> scalar tensor",
-        reference=losses.g_nonsaturating,
-        check_fn=check_g_loss_nonsaturating,
-        solution=(losses._flat, losses.g_nonsaturating),
-    ),
-    "ch01.optimal_d": Exercise(
-        id="ch01.optimal_d",
-        signature="optimal_d(p_data, p_g) -> tensor of the same shape",
-        reference=optimal_d,
-        check_fn=check_optimal_d,
-    ),
-    "ch01.dcgan_up_block": Exercise(
-        id="ch01.dcgan_up_block",
-        signature="dcgan_up_block(in_ch, out_ch) -> nn.Module",
-        reference=blocks.up_block,
-        check_fn=check_dcgan_up_block,
-    ),
+    ex.id: ex
+    for ex in (
+        Exercise(
+            id="ch01.d_loss",
+            signature="d_loss(logits_real, logits_fake) -> scalar tensor",
+            reference=losses.d_minimax,
+            check_fn=check_d_loss,
+            solution=(losses._flat, losses.d_minimax),
+        ),
+        Exercise(
+            id="ch01.g_loss_nonsaturating",
+            signature="g_loss_nonsaturating(logits_fake) -> scalar tensor",
+            reference=losses.g_nonsaturating,
+            check_fn=check_g_loss_nonsaturating,
+            solution=(losses._flat, losses.g_nonsaturating),
+        ),
+        Exercise(
+            id="ch01.optimal_d",
+            signature="optimal_d(p_data, p_g) -> tensor of the same shape",
+            reference=optimal_d,
+            check_fn=check_optimal_d,
+        ),
+        Exercise(
+            id="ch01.dcgan_up_block",
+            signature="dcgan_up_block(in_ch, out_ch) -> nn.Module",
+            reference=blocks.up_block,
+            check_fn=check_dcgan_up_block,
+        ),
+    )
 }

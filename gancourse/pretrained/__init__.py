@@ -42,13 +42,20 @@ def pretrained_info(name: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def generator_state(ckpt: dict[str, Any], ema: bool = True) -> tuple[str, dict]:
+    """``("G_ema", weights)`` when the checkpoint has an EMA generator and ``ema``,
+    else ``("G", weights)``."""
+    key = "G_ema" if ema and ckpt.get("G_ema") is not None else "G"
+    return key, ckpt[key]
+
+
 def generator_from_checkpoint(
     ckpt: dict[str, Any], device: str | torch.device = "cpu", ema: bool = True
 ) -> nn.Module:
     """G in eval mode, from a ``"train"`` or ``"pretrained"`` checkpoint dict."""
     cfg = Config.from_dict(ckpt["config"])
     G = build_generator(cfg.model, tuple(ckpt["sample_shape"]))
-    state = ckpt["G_ema"] if ema and ckpt.get("G_ema") is not None else ckpt["G"]
+    _, state = generator_state(ckpt, ema)
     G.load_state_dict(
         {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     )
