@@ -149,6 +149,136 @@ def _data(args: argparse.Namespace) -> int:
     return prepare_main(args.rest[1:])
 
 
+def _real_source(spec: str, n: int | None):
+    """``--real``: a ``.npz`` statistics file, a folder, or ``dataset[:split]``."""
+    from gancourse.metrics import FolderImages, dataset_images, load_stats
+
+    if spec.endswith(".npz"):
+        return load_stats(spec), {"real": spec}
+    if Path(spec).is_dir():
+        return FolderImages(spec), {"real": spec}
+    name, _, split = spec.partition(":")
+    return dataset_images(spec, n), {"dataset": name, "split": split or "train"}
+
+
+def _fake_source(spec: str, n: int, seed: int, device: str):
+    """``--fake``: a checkpoint (run or shipped name) or a folder of images."""
+    from gancourse.checkpoint import load_checkpoint
+    from gancourse.metrics import FolderImages, GeneratorSamples
+    from gancourse.pretrained import (
+        available,
+        generator_from_checkpoint,
+        load_pretrained,
+    )
+
+    if Path(spec).is_dir():
+        return FolderImages(spec)
+    if not Path(spec).exists() and spec in available():
+        G, _ = load_pretrained(spec, device)
+    else:
+        G = generator_from_checkpoint(load_checkpoint(spec), device=device)
+    return GeneratorSamples(G, n, seed=seed)
+
+
+def _metric_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--extractor",
+        default="inception",
+        choices=["inception", "lenet-mnist", "lenet-fashion"],
+    )
+    p.add_argument("--resize", default="tf-bilinear", choices=["tf-bilinear", "clean"])
+    p.add_argument(
+        "--inception-weights",
+        metavar="PATH",
+        help="a local pt_inception-2015-12-05-6726825d.pth or NVIDIA TorchScript file",
+    )
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--device", help="cuda / cpu (default: cuda when available)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _extractor(args: argparse.Namespace):
+    from gancourse.metrics import get_extractor
+    from gancourse.train import resolve_device
+
+    device = resolve_device(args.device or "auto")
+    return get_extractor(
+        args.extractor, args.resize, args.inception_weights, device
+    ), device
+
+
+def _fid(args: argparse.Namespace) -> int:
+    import time
+
+    from gancourse.metrics import feature_stats, fid_from_stats
+
+    t0 = time.perf_counter()
+    extractor, device = _extractor(args)
+    progress = not args.no_progress
+    real, meta = _real_source(args.real, args.n_real)
+    if not hasattr(real, "mu"):
+        real = feature_stats(
+            real, extractor, args.n_real, args.batch_size, progress, **meta
+        )
+    fake = _fake_source(args.fake, args.n, args.seed, str(device))
+    fake_stats = feature_stats(fake, extractor, args.n, args.batch_size, progress)
+    value = fid_from_stats(real, fake_stats)
+    result = {
+        "fid": round(value, 4),
+        "n_real": real.n,
+        "n_fake": fake_stats.n,
+        "extractor": extractor.name,
+        "resize": extractor.resize or "none",
+        "real": args.real,
+        "fake": args.fake,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"FID {value:.3f}  (real {args.real}: N={real.n}; fake {args.fake}: "
+            f"N={fake_stats.n}; extractor {result['extractor']}, resize "
+            f"{result['resize']}; {result['seconds']} s)"
+        )
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from gancourse.metrics import feature_stats, save_stats
+    from gancourse.metrics.stats import stats_key
+
+    extractor, _ = _extractor(args)
+    source, meta = _real_source(args.real, args.n)
+    if hasattr(source, "mu"):
+        raise UsageError("--real is already a statistics file")
+    stats = feature_stats(
+        source, extractor, args.n, args.batch_size, not args.no_progress, **meta
+    )
+    if args.out:
+        out = Path(args.out)
+    else:
+        from gancourse.data import data_root
+
+        key = stats_key(
+            meta.get("dataset", Path(args.real).name),
+            meta.get("split", "all"),
+            extractor.resize or "none",
+            extractor.name,
+        )
+        out = data_root() / "stats" / f"{key}.npz"
+    path = save_stats(stats, out)
+    print(f"wrote statistics of {stats.n} images ({extractor.name}) to {path}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from gancourse.metrics.bench import bench_fid
+
+    bench_fid(n=args.n, dim=args.dim, extraction=not args.no_extraction)
+    return 0
+
+
 class UsageError(Exception):
     """A mistake on the command line: printed as one line, exit status 2."""
 
@@ -207,6 +337,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("rest", nargs=argparse.REMAINDER)
     d.set_defaults(fn=_data)
+
+    f = sub.add_parser("fid", help="FID between real images and a generator")
+    f.add_argument(
+        "--real",
+        required=True,
+        help="dataset[:split] (e.g. mnist:test), a folder of images, or a stats .npz",
+    )
+    f.add_argument(
+        "--fake",
+        required=True,
+        help="a checkpoint, a shipped name (dcgan-mnist) or a folder of images",
+    )
+    f.add_argument("--n", type=int, default=50_000, help="generated samples")
+    f.add_argument("--n-real", type=int, help="real images (default: all)")
+    f.add_argument("--seed", type=int, default=0, help="seed of the latent codes")
+    f.add_argument("--json", action="store_true", help="print one JSON line")
+    _metric_options(f)
+    f.set_defaults(fn=_fid)
+
+    st = sub.add_parser("stats", help="precompute reference statistics (.npz)")
+    st.add_argument("--real", required=True, help="dataset[:split] or a folder")
+    st.add_argument("--n", type=int, help="images to use (default: all)")
+    st.add_argument("--out", help="output .npz (default: <data>/stats/<key>.npz)")
+    _metric_options(st)
+    st.set_defaults(fn=_stats)
+
+    b = sub.add_parser("bench", help="benchmarks: `gancourse bench fid`")
+    b.add_argument("what", choices=["fid"])
+    b.add_argument("--n", type=int, default=10_000, help="samples per covariance")
+    b.add_argument("--dim", type=int, default=2048)
+    b.add_argument("--no-extraction", action="store_true")
+    b.set_defaults(fn=_bench)
     return p
 
 
@@ -230,6 +392,11 @@ def main(argv: list[str] | None = None) -> int:
         known = (*known, DataNotFoundError)
     except ImportError:  # pragma: no cover
         pass
+    if args.cmd in ("fid", "stats"):
+        from gancourse.metrics import MetricInputError
+        from gancourse.metrics.inception_weights import WeightsNotFoundError
+
+        known = (*known, MetricInputError, WeightsNotFoundError, FileNotFoundError)
     try:
         return args.fn(args)
     except known as e:

@@ -1,0 +1,62 @@
+"""Evaluation metrics: FID, IS, KID, precision / recall, and the networks behind them.
+
+- :mod:`.frechet` — the Fréchet distance (FID's formula), exact and fast.
+- :mod:`.stats` — streaming feature statistics and ``.npz`` reference files.
+- :mod:`.scores` — Inception Score, KID, improved precision and recall.
+- :mod:`.inception`, :mod:`.inception_weights` — the TF-Inception graph, its weights.
+- :mod:`.lenet` — small classifiers for 28×28 data (domain FID, classifier IS).
+- :mod:`.resize` — TF1-bilinear and clean (antialiased) resizing to 299.
+- :mod:`.evaluate` — image sources, batched extraction, FID from statistics.
+"""
+
+from gancourse.metrics.evaluate import (
+    EXTRACTORS,
+    FolderImages,
+    GeneratorSamples,
+    dataset_images,
+    extract_features,
+    feature_stats,
+    fid_from_stats,
+    get_extractor,
+)
+from gancourse.metrics.extractor import FeatureExtractor, MetricInputError
+from gancourse.metrics.frechet import FrechetReference, frechet_distance
+from gancourse.metrics.scores import (
+    inception_score,
+    kid,
+    mmd2_unbiased,
+    precision_recall,
+    probs_from_logits,
+)
+from gancourse.metrics.stats import (
+    FeatureStats,
+    RunningStats,
+    load_stats,
+    save_stats,
+    stats_from_features,
+)
+
+__all__ = [
+    "EXTRACTORS",
+    "FeatureExtractor",
+    "FeatureStats",
+    "FolderImages",
+    "FrechetReference",
+    "GeneratorSamples",
+    "MetricInputError",
+    "RunningStats",
+    "dataset_images",
+    "extract_features",
+    "feature_stats",
+    "fid_from_stats",
+    "frechet_distance",
+    "get_extractor",
+    "inception_score",
+    "kid",
+    "load_stats",
+    "mmd2_unbiased",
+    "precision_recall",
+    "probs_from_logits",
+    "save_stats",
+    "stats_from_features",
+]
