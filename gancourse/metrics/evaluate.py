@@ -78,9 +78,12 @@ class GeneratorSamples:
     def batches(self, batch_size: int) -> Iterator[torch.Tensor]:
         device = next(self.G.parameters()).device
         gen = torch.Generator().manual_seed(self.seed)
+        # all codes in one draw: torch fills small and large tensors with different
+        # normal samplers, so drawing per batch would tie the samples to batch_size
+        z_all = torch.randn(self.n, self.G.z_dim, generator=gen)
         for start in range(0, self.n, batch_size):
             b = min(batch_size, self.n - start)
-            z = torch.randn(b, self.G.z_dim, generator=gen).to(device)
+            z = z_all[start : start + b].to(device)
             with torch.no_grad():
                 if self.labels is None:
                     x = self.G(z)
@@ -111,8 +114,8 @@ class FolderImages:
         from PIL import Image
 
         try:
-            with Image.open(path) as im:
-                arr = np.asarray(im.convert("L" if im.mode in ("L", "1") else "RGB"))
+            with Image.open(path) as im:  # np.array: writable, as torch wants
+                arr = np.array(im.convert("L" if im.mode in ("L", "1") else "RGB"))
         except OSError as err:
             raise MetricInputError(f"cannot read image {path}: {err}") from err
         arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)

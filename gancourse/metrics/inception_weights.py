@@ -115,7 +115,16 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
         raise WeightsNotFoundError(f"no Inception weights file at {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError) as err:
+    except (
+        RuntimeError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        EOFError,
+        # bytes that are no pickle (an HTML error page, a truncated copy) make
+        # the unpickler fail with whatever the first bad opcode triggers
+        LookupError,
+        ValueError,
+    ) as err:
         try:  # TorchScript archives refuse weights_only loading
             module = torch.jit.load(str(path), map_location="cpu")
         except (RuntimeError, ValueError) as err2:
@@ -169,7 +178,14 @@ def load_inception(
         path = Path(weights)
     state = _read_state(path)
     has_head = "fc.weight" in state
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # same names, other shapes (torchvision's weights)
+        detail = (str(err).splitlines()[1:] or [str(err)])[0].strip()
+        raise WeightsNotFoundError(
+            f"{path} does not fit the TF-Inception graph ({detail}); torchvision's "
+            "ImageNet Inception is a different network"
+        ) from err
     optional = (
         ("num_batches_tracked",)
         if has_head

@@ -26,11 +26,17 @@ RESIZE_MODES = ("tf-bilinear", "clean")
 
 
 def _tf_axis(n_in: int, n_out: int, device) -> tuple[torch.Tensor, ...]:
-    """Left and right source indices and right weights for one axis."""
-    src = torch.arange(n_out, device=device, dtype=torch.float64) * (n_in / n_out)
+    """Left and right source indices and right weights for one axis.
+
+    In float32 like TF1 (``float scale = float(in) / out; float src = i * scale``):
+    float64 coordinates move the samples of a large downsample (1024 -> 299) by
+    enough to change pixels by 0.01.
+    """
+    scale = torch.tensor(float(n_in), dtype=torch.float32, device=device) / n_out
+    src = torch.arange(n_out, device=device, dtype=torch.float32) * scale
     left = src.floor().long().clamp(max=n_in - 1)
     right = (left + 1).clamp(max=n_in - 1)
-    return left, right, (src - left).float()
+    return left, right, src - left.float()
 
 
 def resize_tf_bilinear(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,7 @@ def load_stats(path: str | os.PathLike) -> FeatureStats:
         with np.load(path, allow_pickle=False) as f:
             mu, sigma = f["mu"], f["sigma"]
             meta = json.loads(str(f["meta"])) if "meta" in f.files else {}
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise MetricInputError(
             f"{path} is not a statistics file with 'mu' and 'sigma' arrays ({err})"
         ) from err
