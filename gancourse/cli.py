@@ -216,7 +216,14 @@ def _fid(args: argparse.Namespace) -> int:
     extractor, device = _extractor(args)
     progress = not args.no_progress
     real, meta = _real_source(args.real, args.n_real)
-    if not hasattr(real, "mu"):
+    if hasattr(real, "mu"):  # refuse a mismatch before spending time on the fakes
+        for key, value in extractor.describe().items():
+            if key in real.meta and real.meta[key] != value:
+                raise UsageError(
+                    f"{args.real} was computed with {key}={real.meta[key]!r}, not "
+                    f"{value!r}; recompute it with `gancourse stats` or change --{key}"
+                )
+    else:
         real = feature_stats(
             real, extractor, args.n_real, args.batch_size, progress, **meta
         )
@@ -275,7 +282,12 @@ def _stats(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from gancourse.metrics.bench import bench_fid
 
-    bench_fid(n=args.n, dim=args.dim, extraction=not args.no_extraction)
+    bench_fid(
+        n=args.n,
+        dim=args.dim,
+        extraction=not args.no_extraction,
+        record=args.record,
+    )
     return 0
 
 
@@ -368,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--n", type=int, default=10_000, help="samples per covariance")
     b.add_argument("--dim", type=int, default=2048)
     b.add_argument("--no-extraction", action="store_true")
+    b.add_argument("--record", metavar="JSON", help="also write the rows to a file")
     b.set_defaults(fn=_bench)
     return p
 

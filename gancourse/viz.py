@@ -27,6 +27,7 @@ __all__ = [
     "read_log",
     "interpolate",
     "show_source",
+    "show_table",
 ]
 
 
@@ -209,3 +210,20 @@ def show_source(obj: Any) -> None:
     except ImportError:
         pass
     print(src)
+
+
+def show_table(rows: Iterable[Iterable[Any]], columns: list[str]) -> None:
+    """Display ``rows`` as a Markdown table in a notebook (plain text elsewhere).
+
+    Floats are shown with 4 significant digits; ``None`` as an em dash.
+    """
+    from IPython.display import Markdown, display
+
+    def cell(v: Any) -> str:
+        if v is None:
+            return "—"
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    display(Markdown("\n".join(lines)))

@@ -7,9 +7,12 @@ Inception's (non-negative, correlated), so the matrices have realistic spectra.
 
 from __future__ import annotations
 
+import datetime
+import json
 import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,9 +45,16 @@ def sqrtm_formula(mu1, sigma1, mu2, sigma2) -> float:
 
 
 def bench_fid(
-    n: int = 10_000, dim: int = 2048, repeats: int = 3, extraction: bool = True
+    n: int = 10_000,
+    dim: int = 2048,
+    repeats: int = 3,
+    extraction: bool = True,
+    record: str | None = None,
 ) -> list[tuple[str, str]]:
-    """Run the benchmark and return ``(row, value)`` pairs (also printed)."""
+    """Run the benchmark and return ``(row, value)`` pairs (also printed).
+
+    ``record``: also write the rows, machine and date to this JSON file.
+    """
     from gancourse.metrics.frechet import FrechetReference, frechet_distance
 
     rng = np.random.default_rng(0)
@@ -56,28 +66,29 @@ def bench_fid(
         rows.append((name, value))
         print(f"{name:<58} {value}", flush=True)
 
-    print(
-        f"# {platform.processor() or platform.machine()}, torch threads "
+    header = (
+        f"{platform.processor() or platform.machine()}, torch threads "
         f"{torch.get_num_threads()}, {dim}-d covariances from {n} samples"
     )
+    print(f"# {header}")
     t_sqrtm, v_sqrtm = _time(lambda: sqrtm_formula(mu1, s1, mu2, s2), repeats)
-    row("scipy.linalg.sqrtm formula", f"{t_sqrtm:.3f} s  FID {v_sqrtm:.6f}")
+    row("scipy.linalg.sqrtm formula", f"{t_sqrtm:.4g} s  FID {v_sqrtm:.6f}")
     try:
         from pytorch_fid.fid_score import calculate_frechet_distance
 
         t_pf, v_pf = _time(
             lambda: calculate_frechet_distance(mu1, s1, mu2, s2), repeats
         )
-        row("pytorch-fid calculate_frechet_distance", f"{t_pf:.3f} s  FID {v_pf:.6f}")
+        row("pytorch-fid calculate_frechet_distance", f"{t_pf:.4g} s  FID {v_pf:.6f}")
     except ImportError:
         row("pytorch-fid calculate_frechet_distance", "not installed")
     t_ours, v_ours = _time(lambda: frechet_distance(mu1, s1, mu2, s2), repeats)
-    row("gancourse frechet_distance (no cache)", f"{t_ours:.3f} s  FID {v_ours:.6f}")
+    row("gancourse frechet_distance (no cache)", f"{t_ours:.4g} s  FID {v_ours:.6f}")
     ref = FrechetReference(mu1, s1)
     t_cached, v_cached = _time(lambda: ref.distance(mu2, s2), repeats)
     row(
         "gancourse FrechetReference.distance (cached sqrt)",
-        f"{t_cached:.3f} s  FID {v_cached:.6f}",
+        f"{t_cached:.4g} s  FID {v_cached:.6f}",
     )
     row(
         "speed-up vs sqrtm: no cache / cached",
@@ -90,6 +101,19 @@ def bench_fid(
     if extraction:
         for name, value in _bench_extraction():
             row(name, value)
+    if record:
+        Path(record).write_text(
+            json.dumps(
+                {
+                    "command": f"python -m gancourse bench fid --n {n} --dim {dim}",
+                    "machine": header,
+                    "date": datetime.date.today().isoformat(),
+                    "rows": rows,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     return rows
 
 

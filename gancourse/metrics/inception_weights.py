@@ -16,6 +16,7 @@ import hashlib
 import os
 import pickle
 import urllib.request
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -114,7 +115,9 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise WeightsNotFoundError(f"no Inception weights file at {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns on TorchScript; handled below
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except (
         RuntimeError,
         pickle.UnpicklingError,
@@ -126,11 +129,14 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
         ValueError,
     ) as err:
         try:  # TorchScript archives refuse weights_only loading
-            module = torch.jit.load(str(path), map_location="cpu")
+            with warnings.catch_warnings():  # torch.jit.load's deprecation notice
+                warnings.simplefilter("ignore")
+                module = torch.jit.load(str(path), map_location="cpu")
         except (RuntimeError, ValueError) as err2:
+            first = str(err2).strip().splitlines()[0] if str(err2).strip() else ""
             raise WeightsNotFoundError(
                 f"{path} is neither an Inception state dict nor a TorchScript "
-                f"file ({err}; {err2}); download it again"
+                f"file ({type(err).__name__}; {first[:200]}); download it again"
             ) from err2
         return convert_torchscript_state(module.state_dict())
     if not isinstance(state, dict) or not all(
