@@ -85,11 +85,14 @@ def load_checkpoint(
         zipfile.BadZipFile,
         ValueError,
         OSError,
+        # garbage bytes fail inside the unpickler with whatever opcode they hit
+        LookupError,
     ) as e:
         raise CheckpointError(
             f"{path} is not a readable checkpoint (truncated or corrupt: "
-            f"{type(e).__name__}: {str(e).splitlines()[0][:120]}). Checkpoints are "
-            "written atomically, so an older copy is intact if one was saved."
+            f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:120]}). "
+            "Checkpoints are written atomically, so an older copy is intact if one "
+            "was saved."
         ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(
