@@ -228,6 +228,6 @@ def feature_stats(
 
 
 def fid_from_stats(real: FeatureStats, fake: FeatureStats) -> float:
-    """FID between two comparable :class:`FeatureStats` (same extractor and resize)."""
+    """FID between two comparable statistics (same extractor and resize)."""
     real.check_comparable(fake)
     return FrechetReference(real.mu, real.sigma).distance(fake.mu, fake.sigma)

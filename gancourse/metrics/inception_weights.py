@@ -7,7 +7,8 @@ is checked before every first use in a process. A file you already have can be
 given by path (``weights=...``, ``--inception-weights`` or the environment
 variable ``GANCOURSE_INCEPTION_WEIGHTS``): either that state dict, or NVIDIA's
 TorchScript port (``inception-2015-12-05.pt``, as used by StyleGAN2-ADA and
-clean-fid), whose tensors are mapped onto :class:`TFInception`.
+clean-fid), whose tensors are mapped onto
+:class:`~gancourse.metrics.inception.TFInception`.
 """
 
 from __future__ import annotations

@@ -110,7 +110,8 @@ class LeNet(nn.Module):
 
 
 class LeNetExtractor(FeatureExtractor):
-    """A :class:`LeNet` behind the :class:`FeatureExtractor` interface.
+    """A :class:`LeNet` behind the extractor interface
+    (:class:`~gancourse.metrics.extractor.FeatureExtractor`).
 
     ``extract(images)`` takes ``(N, 1, 28, 28)`` images (floats in ``[-1, 1]`` or
     ``uint8``) and returns 128-d features (``>= 0``) and 10 class logits. Images
@@ -239,8 +240,8 @@ def class_accuracy(
         batch_size: images per forward pass.
 
     Returns:
-        ``{"accuracy": float, "per_class": [float or None] * K, "n": N,
-        "per_class_n": [int] * K}``; a class without samples has ``None``.
+        A dict with ``"accuracy"`` (float), ``"per_class"`` (K floats, ``None``
+        for a class without samples), ``"n"`` (N) and ``"per_class_n"`` (K ints).
     """
     k = extractor.num_classes
     if k <= 0:
