@@ -9,21 +9,21 @@ all other sockets are disabled.
 from __future__ import annotations
 
 import csv
-import functools
 import gzip
 import hashlib
-import http.server
 import importlib.util
+import io
 import math
-import socket
+import pickle
 import struct
-import threading
+import tarfile
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _helpers import block_network, http_server
 from torchvision import datasets as tvd
 from torchvision import transforms as T
 
@@ -60,26 +60,10 @@ RAW_NAMES = {
 # ---------------------------------------------------------------- helpers
 
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch, tmp_path):
     """Only loopback connections work; the default data root is a temporary folder."""
-    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
-
-    def connect(self, address):
-        if isinstance(address, tuple) and address[0] not in LOCAL_HOSTS:
-            raise OSError("network disabled in tests")
-        return real_connect(self, address)
-
-    def getaddrinfo(host, *args, **kwargs):
-        if host not in LOCAL_HOSTS:
-            raise socket.gaierror("network disabled in tests")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    block_network(monkeypatch)
     monkeypatch.setenv("GANCOURSE_DATA", str(tmp_path / "default-root"))
 
 
@@ -125,15 +109,20 @@ def test_data_root_env_and_default(monkeypatch, tmp_path):
 def test_unknown_name_and_split_list_valid_ones():
     with pytest.raises(ValueError) as err:
         load_dataset("cifar11")
-    for name in ("mnist", "fashion-mnist", "ring8"):
+    for name in ("mnist", "fashion-mnist", "cifar10", "ring8"):
         assert name in str(err.value)
     with pytest.raises(ValueError, match="train, test"):
         load_dataset("ring8", split="validation")
 
 
 def test_registry_describes_every_dataset():
-    assert set(DATASETS) == {"mnist", "fashion-mnist", "ring8"}
+    assert set(DATASETS) == {"mnist", "fashion-mnist", "cifar10", "ring8"}
     assert DATASETS["mnist"]["shape"] == (1, 28, 28)
+    cifar = DATASETS["cifar10"]
+    assert cifar["shape"] == (3, 32, 32) and cifar["n_classes"] == 10
+    assert cifar["sizes"] == {"train": 50_000, "test": 10_000}
+    assert cifar["folder"] == tvd.CIFAR10.base_folder == "cifar-10-batches-py"
+    assert "must be downloaded" in cifar["offline"]
     assert DATASETS["ring8"]["shape"] == (2,)
     assert DATASETS["ring8"]["n_classes"] == 8
     assert all("source" in info for info in DATASETS.values())
@@ -343,19 +332,8 @@ def mirror(tmp_path):
             (folder / f"{name}.gz").write_bytes(blob)
             resources.append((f"{name}.gz", hashlib.md5(blob).hexdigest()))
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", resources, arrays
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(folder) as url:
+        yield url, resources, arrays
 
 
 def _serve(monkeypatch, cls, mirrors, resources):
@@ -424,3 +402,207 @@ def test_online_prepare_replaces_offline_subset(mirror, tmp_path, monkeypatch):
     assert ".download-" not in str(err.value) and str(root) in str(err.value)
     assert len(load_dataset("mnist", root=root, download=False)) == 6
     assert not list(root.glob(".download-*"))
+
+
+# ---------------------------------------------------------------- CIFAR-10
+
+CIFAR_BATCHES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+CIFAR_CLASSES = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
+CIFAR_PER_BATCH = 10
+
+
+def decode_cifar_rows(rows: np.ndarray) -> np.ndarray:
+    """Independent reading of CIFAR rows ``(n, 3072)`` -> ``(n, 3, 32, 32)``.
+
+    The format (Krizhevsky's CIFAR page): each row holds the 1024 red values, then
+    the 1024 green, then the 1024 blue, each plane in row-major order, so pixel
+    ``(c, h, w)`` is ``row[1024 * c + 32 * h + w]``.
+    """
+    c = np.arange(3)[:, None, None]
+    h = np.arange(32)[None, :, None]
+    w = np.arange(32)[None, None, :]
+    return rows[:, 1024 * c + 32 * h + w]
+
+
+@pytest.fixture
+def cifar_mirror(tmp_path):
+    """A tiny ``cifar-10-python.tar.gz`` in the real format served on 127.0.0.1.
+
+    Ten random images per batch file. The real files are Python 2 pickles whose
+    keys load as ``str`` with torchvision's ``encoding="latin1"`` (as ``b"data"``
+    with ``encoding="bytes"``); pickling ``str`` keys gives torchvision the same.
+    Yields (class attributes pointing ``tvd.CIFAR10`` at the mirror, the mirror
+    folder, the archive bytes, the pickled files by name).
+    """
+    rng = np.random.default_rng(3)
+    files = {}
+    for name in CIFAR_BATCHES:
+        rows = rng.integers(0, 256, (CIFAR_PER_BATCH, 3072), dtype=np.uint8)
+        rows[0, :1024], rows[0, 1024:] = 255, 0  # image 0 of each batch: pure red
+        batch = {
+            "batch_label": name,
+            "labels": rng.integers(0, 10, CIFAR_PER_BATCH).tolist(),
+            "data": rows,
+            "filenames": [f"{name}_{i}.png" for i in range(CIFAR_PER_BATCH)],
+        }
+        files[name] = pickle.dumps(batch, protocol=2)
+    meta = {"label_names": CIFAR_CLASSES, "num_cases_per_batch": CIFAR_PER_BATCH}
+    files["batches.meta"] = pickle.dumps(meta, protocol=2)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, blob in files.items():
+            member = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            member.size = len(blob)
+            tar.addfile(member, io.BytesIO(blob))
+    archive = buffer.getvalue()
+    folder = tmp_path / "cifar-mirror"
+    folder.mkdir()
+    (folder / "cifar-10-python.tar.gz").write_bytes(archive)
+
+    def md5(blob: bytes) -> str:
+        return hashlib.md5(blob).hexdigest()
+
+    with http_server(folder) as url:
+        attrs = {
+            "url": url + "cifar-10-python.tar.gz",
+            "tgz_md5": md5(archive),
+            "train_list": [[n, md5(files[n])] for n in CIFAR_BATCHES[:5]],
+            "test_list": [["test_batch", md5(files["test_batch"])]],
+            "meta": {
+                "filename": "batches.meta",
+                "key": "label_names",
+                "md5": md5(files["batches.meta"]),
+            },
+        }
+        yield attrs, folder, archive, files
+
+
+def _serve_cifar(monkeypatch, attrs, **changes):
+    for key, value in {**attrs, **changes}.items():
+        monkeypatch.setattr(tvd.CIFAR10, key, value)
+
+
+def _fixture_batch(files, name):
+    """Images ``(n, 3, 32, 32)`` uint8 and labels of one pickled fixture file."""
+    batch = pickle.loads(files[name])
+    return decode_cifar_rows(np.asarray(batch["data"])), batch["labels"]
+
+
+def test_cifar10_download_and_pixels(cifar_mirror, tmp_path, monkeypatch):
+    attrs, _, _, files = cifar_mirror
+    _serve_cifar(monkeypatch, attrs)
+    root = tmp_path / "root"
+    ds = load_dataset("CIFAR-10", "test", root=root, download=True)
+    images, labels = _fixture_batch(files, "test_batch")
+    X, Y = to_tensors(ds)
+    assert X.shape == (10, 3, 32, 32) and X.dtype == torch.float32
+    assert Y.dtype == torch.int64 and Y.tolist() == labels
+    # exactly x / 127.5 - 1, channels in the file's R, G, B order
+    expected = images.astype(np.float32) / np.float32(127.5) - np.float32(1)
+    assert torch.equal(X, torch.from_numpy(expected))
+    assert X[0, 0].eq(1).all() and X[0, 1:].eq(-1).all()  # the pure red image
+    # the item path (PIL, ToTensor, Normalize per channel) agrees
+    x0, y0 = ds[3]
+    assert x0.shape == (3, 32, 32) and isinstance(y0, int) and y0 == labels[3]
+    assert (torch.stack([ds[i][0] for i in range(10)]) - X).abs().max() < 1e-6
+    # the train split: the five batch files in order
+    train = load_dataset("cifar10", "train", root=root, download=False)
+    Xtr, Ytr = to_tensors(train)
+    assert Xtr.shape == (50, 3, 32, 32)
+    parts = [_fixture_batch(files, f"data_batch_{i}") for i in range(1, 6)]
+    expected_tr = np.concatenate([p[0] for p in parts]).astype(np.float32) / 127.5
+    assert (Xtr - torch.from_numpy(expected_tr - 1)).abs().max() < 1e-6
+    assert Ytr.tolist() == sum((p[1] for p in parts), [])
+    assert train.classes == CIFAR_CLASSES
+    # the download is on record; its 163 MB archive (tiny here) is not kept
+    src = dataset_source("cifar10", root)
+    assert src["source"] == "torchvision-download" and src["url"] == attrs["url"]
+    assert (root / "cifar-10-batches-py" / "SOURCE.json").is_file()
+    assert not (root / "cifar-10-python.tar.gz").exists()
+    assert gd.files_present("cifar10", root)
+
+
+def test_cifar10_corrupt_archive_is_one_clear_error(
+    cifar_mirror, tmp_path, monkeypatch
+):
+    attrs, folder, archive, _ = cifar_mirror
+    (folder / "truncated.tar.gz").write_bytes(archive[: len(archive) // 2])
+    bad_url = attrs["url"].replace("cifar-10-python", "truncated")
+    _serve_cifar(monkeypatch, attrs, url=bad_url)  # tgz_md5 stays the real one
+    root = tmp_path / "root"
+    with pytest.raises(DataNotFoundError) as err:
+        load_dataset("cifar10", root=root, download=True)
+    msg = str(err.value)
+    assert "downloading it failed" in msg and len(msg.splitlines()) <= 2
+    assert "no offline copy" in msg and "connect to the internet" in msg
+    assert "GANCOURSE_DATA" in msg
+    assert err.value.__suppress_context__
+    # the bad archive is gone, so the next try downloads afresh and works
+    assert not (root / "cifar-10-python.tar.gz").exists()
+    assert dataset_source("cifar10", root)["source"] == "missing"
+    _serve_cifar(monkeypatch, attrs)
+    assert len(load_dataset("cifar10", root=root, download=True)) == 50
+
+
+def test_cifar10_without_network_or_files(tmp_path):
+    root = tmp_path / "empty"
+    assert "toronto" in tvd.CIFAR10.url  # the real address; the network is off
+    with pytest.raises(DataNotFoundError) as err:
+        load_dataset("cifar10", root=root, download=True)
+    msg = str(err.value)
+    assert "downloading it failed" in msg and len(msg.splitlines()) <= 2
+    assert "no offline copy" in msg and "GANCOURSE_DATA" in msg
+    assert "--offline" not in msg  # it would not help
+    with pytest.raises(DataNotFoundError) as err:
+        load_dataset("cifar10", "test", root=root, download=False)
+    msg = str(err.value)
+    assert len(msg.splitlines()) <= 2 and "download=True" in msg
+    assert f"gancourse data prepare --only cifar10 --root {root}" in msg
+    assert dataset_source("cifar10", root)["source"] == "missing"
+
+
+def test_cifar10_damaged_files_say_what_to_do(cifar_mirror, tmp_path, monkeypatch):
+    attrs, _, _, _ = cifar_mirror
+    _serve_cifar(monkeypatch, attrs)
+    root = tmp_path / "root"
+    load_dataset("cifar10", "test", root=root, download=True)
+    (root / "cifar-10-batches-py" / "data_batch_3").write_bytes(b"garbage")
+    with pytest.raises(DataNotFoundError) as err:
+        load_dataset("cifar10", "test", root=root, download=False)
+    msg = str(err.value)
+    assert "damaged" in msg and "Delete that folder" in msg
+    assert str(root / "cifar-10-batches-py") in msg and len(msg.splitlines()) <= 2
+
+
+def test_prepare_cifar10_online_only(cifar_mirror, tmp_path, monkeypatch, capsys):
+    from gancourse.data.prepare import FILE_DATASETS
+
+    assert "cifar10" not in FILE_DATASETS  # the default list works offline
+    root = tmp_path / "root"
+    args = ["--root", str(root), "--only", "cifar10"]
+    # offline: skipped with a note, exit status 0, nothing written
+    assert prepare_main(["--offline", *args]) == 0
+    assert "no offline copy" in capsys.readouterr().out
+    assert not root.exists() or not any(root.iterdir())
+    # online: downloaded into the root, archive and scratch folder cleaned up
+    attrs, _, _, _ = cifar_mirror
+    _serve_cifar(monkeypatch, attrs)
+    assert prepare_main(args) == 0
+    assert gd.files_present("cifar10", root)
+    assert dataset_source("cifar10", root)["source"] == "torchvision-download"
+    assert sorted(p.name for p in root.iterdir()) == ["cifar-10-batches-py"]
+    assert len(load_dataset("cifar10", "test", root=root, download=False)) == 10
+    # present data is kept, also offline
+    assert prepare_main(["--offline", *args]) == 0
+    assert "kept" in capsys.readouterr().out

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from _helpers import assert_fail, assert_pass, run
 from torch import nn
 
-from gancourse.homework import EXERCISES, CheckResult, check, show_solution
+from gancourse.homework import EXERCISES, check, show_solution
 
 CH01 = {
     "ch01.d_loss",
@@ -22,31 +23,9 @@ CH01 = {
 }
 
 
-def run(exercise_id, fn):
-    return check(exercise_id, fn, verbose=False)
-
-
-def assert_pass(exercise_id, fn):
-    res = run(exercise_id, fn)
-    assert isinstance(res, CheckResult)
-    assert res.passed and bool(res), res.line
-    assert res.status == "passed"
-
-
 @pytest.mark.parametrize("exercise_id", sorted(EXERCISES))
 def test_every_check_accepts_its_reference(exercise_id):
     assert_pass(exercise_id, EXERCISES[exercise_id].reference)
-
-
-def assert_fail(exercise_id, fn, *words):
-    """The check rejects ``fn``; its one-line message mentions each of ``words``."""
-    res = run(exercise_id, fn)
-    assert not res and not res.passed, f"wrongly accepted: {res.line}"
-    assert "\n" not in res.line
-    assert "Traceback" not in res.line
-    for word in words:
-        assert word.lower() in res.line.lower(), (word, res.line)
-    return res
 
 
 def test_registry_has_chapter_1():

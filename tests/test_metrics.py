@@ -11,16 +11,14 @@ No test touches the network: downloads come from a server on 127.0.0.1.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import socket
-import threading
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from _helpers import block_network, http_server, sane_random_state
 
 import gancourse.metrics.inception_weights as iw
 from gancourse.cli import main
@@ -58,29 +56,13 @@ from gancourse.metrics.inception_weights import (
 )
 from gancourse.metrics.resize import resize, resize_clean, resize_tf_bilinear
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
 # ---------------------------------------------------------------- helpers
 
 
 @pytest.fixture
 def no_network(monkeypatch):
-    """Only loopback connections work (as in test_data.py)."""
-    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
-
-    def connect(self, address):
-        if isinstance(address, tuple) and address[0] not in LOCAL_HOSTS:
-            raise OSError("network disabled in tests")
-        return real_connect(self, address)
-
-    def getaddrinfo(host, *args, **kwargs):
-        if host not in LOCAL_HOSTS:
-            raise socket.gaierror("network disabled in tests")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    """Only loopback connections work."""
+    block_network(monkeypatch)
 
 
 @pytest.fixture
@@ -92,28 +74,6 @@ def empty_cache(monkeypatch, tmp_path, no_network):
     dst = tmp_path / "torch-home" / "hub" / "checkpoints" / WEIGHTS_FILE
     assert iw.default_weights_path() == dst
     return dst
-
-
-def sane_random_state(seed: int = 0) -> dict[str, torch.Tensor]:
-    """Random TFInception weights whose activations neither explode nor vanish.
-
-    The default init shrinks activations layer after layer (FIDs of its features
-    round to 0); He-scaled convolutions and batch-norm statistics near the identity
-    keep them of order one.
-    """
-    g = torch.Generator().manual_seed(seed)
-    state = TFInception().state_dict()
-    for key, value in state.items():
-        if key.endswith("conv.weight"):
-            fan_in = value[0].numel()
-            state[key] = torch.randn(value.shape, generator=g) * (2 / fan_in) ** 0.5
-        elif key.endswith(("running_var", "bn.weight")):
-            state[key] = torch.rand(value.shape, generator=g) * 0.5 + 0.75
-        elif key.endswith(("running_mean", "bn.bias")):
-            state[key] = torch.randn(value.shape, generator=g) * 0.1
-        elif key.startswith("fc."):
-            state[key] = torch.randn(value.shape, generator=g) * 0.02
-    return state
 
 
 @pytest.fixture(scope="module")
@@ -129,20 +89,8 @@ def serve(tmp_path):
     """Serve a folder over HTTP on 127.0.0.1; yields (folder, base URL)."""
     folder = tmp_path / "www"
     folder.mkdir()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield folder, f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(folder) as url:
+        yield folder, url
 
 
 def _free_port() -> int:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _helpers import sane_random_state
 
 from gancourse.metrics import (
     FrechetReference,
@@ -123,31 +124,13 @@ def test_frechet_identical_statistics_are_zero_everywhere():
 # ---------------------------------------------------------------- B, C. Inception
 
 
-def _sane_random_state(seed: int = 0) -> dict[str, torch.Tensor]:
-    """Random TFInception weights whose activations neither explode nor vanish
-    (He-scaled convolutions, batch-norm statistics near the identity)."""
-    g = torch.Generator().manual_seed(seed)
-    state = TFInception().state_dict()
-    for key, value in state.items():
-        if key.endswith("conv.weight"):
-            fan_in = value[0].numel()
-            state[key] = torch.randn(value.shape, generator=g) * (2 / fan_in) ** 0.5
-        elif key.endswith(("running_var", "bn.weight")):
-            state[key] = torch.rand(value.shape, generator=g) * 0.5 + 0.75
-        elif key.endswith(("running_mean", "bn.bias")):
-            state[key] = torch.randn(value.shape, generator=g) * 0.1
-        elif key.startswith("fc."):
-            state[key] = torch.randn(value.shape, generator=g) * 0.02
-    return state
-
-
 @pytest.mark.slow
 def test_graph_equals_pytorch_fid_inception_with_shared_random_weights(monkeypatch):
     # One random state dict in both networks: any difference in the graph (pool
     # types, padding counted in averages, BN eps, block wiring) changes features.
     # Measured: max abs difference 0.0 (features of scale ~5).
     pfi = pytest.importorskip("pytorch_fid.inception", reason="pytorch-fid")
-    state = _sane_random_state()
+    state = sane_random_state()
     monkeypatch.setattr(
         pfi,
         "load_state_dict_from_url",

@@ -42,6 +42,7 @@ WEIGHTS_URL = (
 # The file name carries the first 8 hex digits of this digest (torch hub's rule).
 WEIGHTS_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 ENV_WEIGHTS = "GANCOURSE_INCEPTION_WEIGHTS"
+_VERIFIED: set[Path] = set()  # cached files whose digest was checked in this process
 DOWNLOAD_TIMEOUT_S = 60.0
 
 
@@ -176,11 +177,12 @@ def load_inception(
                     _missing_message(path, WEIGHTS_URL, "downloads disabled")
                 )
             download_weights(dst=path)
-        elif sha256_of(path) != WEIGHTS_SHA256:
+        elif path not in _VERIFIED and sha256_of(path) != WEIGHTS_SHA256:
             raise WeightsNotFoundError(
                 f"{path} does not have the SHA-256 of the release file (corrupt or "
                 f"a different file); delete it to download again from {WEIGHTS_URL}"
             )
+        _VERIFIED.add(path)
     else:
         path = Path(weights)
     state = _read_state(path)
