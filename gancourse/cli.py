@@ -108,6 +108,7 @@ def _export(args: argparse.Namespace) -> int:
         "version": ckpt.get("version"),
         "config": ckpt["config"],
         "weights": weights,
+        **_eval_record(ckpt),
     }
     dest = Path(args.dest)
     out = {
@@ -125,6 +126,45 @@ def _export(args: argparse.Namespace) -> int:
     (dest / f"{args.name}.json").write_text(json.dumps(info, indent=1) + "\n")
     print(f"exported {args.name}: {dest / (args.name + '.pt')}")
     return 0
+
+
+def _eval_record(ckpt: dict) -> dict:
+    """The domain FIDs a run logged (``train.eval_every``), for the export record:
+    ``{"domain_fid": {...}, "curve": [{"step", "fid", "wasserstein"?}, ...]}``,
+    where ``wasserstein`` is the critic's estimate averaged over the steps since
+    the previous evaluation. Empty when the run logged none."""
+    from gancourse.config import Config
+    from gancourse.metrics.domain import DOMAIN_JUDGES
+    from gancourse.train import EVAL_REFERENCE_MAX
+
+    history = ckpt.get("history") or []
+    evals = [i for i, r in enumerate(history) if "fid" in r]
+    if not evals:
+        return {}
+    cfg = Config.from_dict(ckpt["config"])
+    curve, start = [], 0
+    for i in evals:
+        r = history[i]
+        point = {"step": r["step"], "fid": round(r["fid"], 3)}
+        window = [
+            h["wasserstein"] for h in history[start : i + 1] if "wasserstein" in h
+        ]
+        if window:
+            point["wasserstein"] = round(sum(window) / len(window), 4)
+        curve.append(point)
+        start = i + 1
+    last = history[evals[-1]]
+    return {
+        "domain_fid": {
+            "fid": round(last["fid"], 3),
+            "step": last["step"],
+            "judge": DOMAIN_JUDGES.get(cfg.data.name),
+            "n_fake": cfg.train.eval_n,
+            "reference": f"{cfg.data.name} {cfg.data.split} split "
+            f"(first {min(ckpt['data'].get('n', 0), EVAL_REFERENCE_MAX)} images)",
+        },
+        "curve": curve,
+    }
 
 
 def _presets(args: argparse.Namespace) -> int:

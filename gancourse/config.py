@@ -57,12 +57,16 @@ class ModelConfig:
     """Architecture and sizes of G and D.
 
     Attributes:
-        arch: ``"mlp"`` or ``"dcgan"`` (see :mod:`gancourse.models`).
+        arch: ``"mlp"``, ``"dcgan"`` or ``"resnet"`` (see :mod:`gancourse.models`).
         z_dim: dimension of the latent code ``z ~ N(0, I)``.
         img_channels: image channels ``C`` (1 for MNIST); ignored for 2-D toy data.
         img_size: image side ``H = W``; DCGAN supports 28, 32 and 64.
         g_width: MLP hidden width / DCGAN base channel count of G.
         d_width: the same for D.
+        d_norm: normalisation of D's hidden layers: ``"batch"`` (DCGAN),
+            ``"layer"`` or ``"none"``. A WGAN-GP critic must not use ``"batch"``:
+            batch statistics break the per-sample gradient penalty (Gulrajani et
+            al. 2017, section 4). See :mod:`gancourse.nn.norm`.
     """
 
     arch: str = "dcgan"
@@ -71,6 +75,7 @@ class ModelConfig:
     img_size: int = 28
     g_width: int = 64
     d_width: int = 64
+    d_norm: str = "batch"
 
 
 @dataclass(frozen=True)
@@ -78,15 +83,26 @@ class MethodConfig:
     """The training objective (see :mod:`gancourse.gans`).
 
     Attributes:
-        name: ``"vanilla"`` (Goodfellow et al. 2014).
-        g_loss: ``"nonsaturating"`` (what everyone trains with) or ``"minimax"``
-            (the saturating loss of eq. 1, for demonstrations).
-        n_d_steps: discriminator updates per generator update.
+        name: ``"vanilla"`` (Goodfellow et al. 2014), ``"wgan"`` (weight clipping,
+            Arjovsky et al. 2017) or ``"wgan-gp"`` (gradient penalty, Gulrajani
+            et al. 2017).
+        g_loss: vanilla only: ``"nonsaturating"`` (what everyone trains with) or
+            ``"minimax"`` (the saturating loss of eq. 1, for demonstrations).
+        n_d_steps: discriminator (critic) updates per generator update; the WGAN
+            papers' ``n_critic = 5``.
+        clip_c: wgan only: every critic weight is clipped to ``[-c, c]`` after
+            each critic step (Algorithm 1, ``c = 0.01``).
+        gp_lambda: wgan-gp only: the penalty weight ``lambda`` (Algorithm 1, 10).
+        gp_side: wgan-gp only: ``"two-sided"`` ``(||grad|| - 1)^2`` as in the
+            paper, or ``"one-sided"`` ``max(0, ||grad|| - 1)^2`` (its appendix).
     """
 
     name: str = "vanilla"
     g_loss: str = "nonsaturating"
     n_d_steps: int = 1
+    clip_c: float = 0.01
+    gp_lambda: float = 10.0
+    gp_side: str = "two-sided"
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,15 @@ class TrainConfig:
         ema_decay: if > 0, keep an exponential moving average of G's weights.
         device: ``"auto"`` (cuda, then mps, then cpu) or a torch device string.
         amp: bfloat16 autocast on CUDA (ignored elsewhere).
+        lr_decay: ``"none"`` or ``"linear"``: both learning rates fall linearly
+            to 0 at ``steps`` (the WGAN-GP CIFAR-10 ResNet schedule).
+        eval_every: if > 0, log the domain FID (:class:`gancourse.metrics.domain.
+            DomainFID`, MNIST and Fashion-MNIST) every this many steps and at the
+            end; its time is not counted in the run's wall time.
+        eval_n: generated samples per domain-FID evaluation.
+        max_time_s: if > 0, stop (and save) once the run has trained this many
+            seconds in all, even before ``steps``: for comparisons at equal wall
+            time. Evaluation time does not count.
     """
 
     steps: int = 5000
@@ -122,6 +147,10 @@ class TrainConfig:
     ema_decay: float = 0.0
     device: str = "auto"
     amp: bool = False
+    lr_decay: str = "none"
+    eval_every: int = 0
+    eval_n: int = 1000
+    max_time_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -189,7 +218,7 @@ class Config:
         what tests and ``GANCOURSE_FAST=1`` runs use. It shows the code works, not
         what the model can do.
         """
-        cap = 16 if self.model.arch == "dcgan" else 64
+        cap = 64 if self.model.arch == "mlp" else 16
         small_width = min(self.model.g_width, cap)
         return replace(
             self,
@@ -328,6 +357,81 @@ PRESETS: dict[str, Config] = {
             betas=(0.5, 0.999),
             sample_every=500,
             n_samples=512,
+        ),
+    ),
+    # The ring again, with WGAN-GP: the same MLPs (no normalisation in the critic).
+    "wgangp-ring8": Config(
+        name="wgangp-ring8",
+        data=DataConfig(name="ring8", batch_size=256),
+        model=ModelConfig(
+            arch="mlp", z_dim=2, img_channels=0, img_size=0, g_width=128, d_width=128
+        ),
+        method=MethodConfig(name="wgan-gp", n_d_steps=5, gp_lambda=10.0),
+        train=TrainConfig(
+            steps=3000,
+            lr_g=1e-4,
+            lr_d=1e-4,
+            betas=(0.0, 0.9),
+            sample_every=500,
+            n_samples=512,
+        ),
+    ),
+    # WGAN (Arjovsky et al. 2017, Algorithm 1): the DCGAN networks (with BatchNorm,
+    # as in the paper's experiments), critic scores instead of logits, weights
+    # clipped to [-0.01, 0.01], RMSProp(5e-5), 5 critic steps per G step.
+    "wgan-mnist": Config(
+        name="wgan-mnist",
+        data=DataConfig(name="mnist", batch_size=64),
+        model=ModelConfig(arch="dcgan", z_dim=100, img_size=28, g_width=64, d_width=64),
+        method=MethodConfig(name="wgan", n_d_steps=5, clip_c=0.01),
+        train=TrainConfig(steps=3000, optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5),
+    ),
+    # WGAN-GP (Gulrajani et al. 2017, Algorithm 1): lambda = 10, 5 critic steps,
+    # Adam(1e-4, betas=(0, 0.9)), a critic with layer norm instead of BatchNorm.
+    "wgangp-mnist": Config(
+        name="wgangp-mnist",
+        data=DataConfig(name="mnist", batch_size=64),
+        model=ModelConfig(
+            arch="dcgan", z_dim=100, img_size=28, g_width=64, d_width=64, d_norm="layer"
+        ),
+        method=MethodConfig(name="wgan-gp", n_d_steps=5, gp_lambda=10.0),
+        train=TrainConfig(steps=3000, lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9)),
+    ),
+    "wgangp-fashion": Config(
+        name="wgangp-fashion",
+        data=DataConfig(name="fashion-mnist", batch_size=64),
+        model=ModelConfig(
+            arch="dcgan", z_dim=100, img_size=28, g_width=64, d_width=64, d_norm="layer"
+        ),
+        method=MethodConfig(name="wgan-gp", n_d_steps=5, gp_lambda=10.0),
+        train=TrainConfig(steps=3000, lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9)),
+    ),
+    # The paper's CIFAR-10 ResNet (Gulrajani et al. 2017, appendix F): 128 channels
+    # in G and the critic, no normalisation in the critic, Adam(2e-4, (0, 0.9))
+    # decayed linearly to 0 over 100,000 generator steps, batch 64. A GPU run.
+    "wgangp-cifar10": Config(
+        name="wgangp-cifar10",
+        data=DataConfig(name="cifar10", batch_size=64),
+        model=ModelConfig(
+            arch="resnet",
+            z_dim=128,
+            img_channels=3,
+            img_size=32,
+            g_width=128,
+            d_width=128,
+            d_norm="none",
+        ),
+        method=MethodConfig(name="wgan-gp", n_d_steps=5, gp_lambda=10.0),
+        train=TrainConfig(
+            steps=100_000,
+            lr_g=2e-4,
+            lr_d=2e-4,
+            betas=(0.0, 0.9),
+            lr_decay="linear",
+            sample_every=2000,
+            log_every=100,
+            ckpt_every=2000,
+            ema_decay=0.0,
         ),
     ),
 }

@@ -12,12 +12,22 @@ does when D becomes confident. ``softplus`` is exact there.
 Naming: ``d_<name>(logits_real, logits_fake)`` is what D minimises and ``g_<name>(
 logits_fake)`` what G minimises.
 
+Wasserstein losses take *critic scores* instead: the same raw outputs, read as
+real numbers, never as probabilities. The penalties (:func:`gradient_penalty`)
+take the critic itself, since they differentiate it with respect to its input.
+
 References: Goodfellow et al. (2014), "Generative Adversarial Nets", eq. (1) and
-section 3 (the non-saturating generator loss).
+section 3 (the non-saturating generator loss); Arjovsky, Chintala and Bottou
+(2017), "Wasserstein GAN", eq. (3) and Algorithm 1; Gulrajani et al. (2017),
+"Improved Training of Wasserstein GANs", eq. (3) and Algorithm 1.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -25,6 +35,10 @@ __all__ = [
     "d_minimax",
     "g_minimax",
     "g_nonsaturating",
+    "d_wasserstein",
+    "g_wasserstein",
+    "gradient_penalty",
+    "GP_SIDES",
     "D_LOSSES",
     "G_LOSSES",
 ]
@@ -97,6 +111,112 @@ def g_nonsaturating(logits_fake: Tensor) -> Tensor:
         Scalar tensor, ``>= 0``.
     """
     return F.softplus(-_flat(logits_fake)).mean()
+
+
+def d_wasserstein(scores_real: Tensor, scores_fake: Tensor) -> Tensor:
+    """The critic's loss of WGAN (Arjovsky et al. 2017, eq. 3 and Algorithm 1).
+
+    The Kantorovich-Rubinstein duality writes the earth mover's distance as
+    ``W(P_r, P_g) = sup_{||f||_L <= 1} E_{P_r}[f(x)] - E_{P_g}[f(x)]``. The
+    critic ``f`` maximises that difference, so it *minimises*
+
+        ``d_loss = E[scores_fake] - E[scores_real]``,
+
+    and ``-d_loss`` is the critic's estimate of ``W`` (up to the Lipschitz
+    constant that clipping or the penalty enforces). No sigmoid and no log: the
+    scores are real numbers, not probabilities.
+
+    Args:
+        scores_real: ``(N,)`` or ``(N, 1)`` critic outputs on real data.
+        scores_fake: ``(M,)`` or ``(M, 1)`` critic outputs on generated data.
+
+    Returns:
+        Scalar tensor, any sign; 0 when both means agree.
+    """
+    return _flat(scores_fake).mean() - _flat(scores_real).mean()
+
+
+def g_wasserstein(scores_fake: Tensor) -> Tensor:
+    """The generator's WGAN loss: ``-E[scores_fake]`` (Arjovsky et al. 2017,
+    Algorithm 1, line 10).
+
+    Only the fake term of :func:`d_wasserstein` depends on G, so G minimises
+    ``-E_z[f(G(z))]``: it moves its samples to where the critic scores high.
+
+    Args:
+        scores_fake: ``(N,)`` or ``(N, 1)`` critic outputs on generated data.
+
+    Returns:
+        Scalar tensor, any sign.
+    """
+    return -_flat(scores_fake).mean()
+
+
+GP_SIDES = ("two-sided", "one-sided")
+
+
+def gradient_penalty(
+    critic: Callable[..., Tensor],
+    x_real: Tensor,
+    x_fake: Tensor,
+    *critic_args: Any,
+    side: str = "two-sided",
+    eps: Tensor | None = None,
+) -> Tensor:
+    """WGAN-GP's penalty ``E[(||grad_x D(x_hat)||_2 - 1)^2]``, without ``lambda``
+    (Gulrajani et al. 2017, eq. 3 and Algorithm 1, lines 4-8).
+
+    The interpolates are ``x_hat = eps * x_real + (1 - eps) * x_fake`` with **one**
+    ``eps ~ U[0, 1]`` per sample, so each ``x_hat`` lies on the segment between a
+    real and a fake sample, where the optimal critic has gradient norm 1
+    (the paper's Proposition 1). A coefficient per pixel would put ``x_hat`` off
+    that segment. The norm is over *all* non-batch dimensions of one sample,
+    ``(C, H, W)`` for images: a per-channel norm is a different constraint.
+
+    The gradient is taken with ``create_graph=True`` so that the penalty is itself
+    differentiable with respect to the critic's parameters; without it the
+    penalty is a constant to the optimiser and does nothing.
+
+    Args:
+        critic: ``D(x, *critic_args) -> scores (N,)`` or ``(N, 1)``.
+        x_real: ``(N, ...)`` real samples, any number of channels.
+        x_fake: ``(N, ...)`` generated samples of the same shape (detach them from
+            G: the critic step does not update G).
+        *critic_args: extra inputs passed through to ``critic`` unchanged, e.g.
+            class labels ``y (N,)`` for a conditional critic.
+        side: ``"two-sided"`` (the paper) or ``"one-sided"``
+            ``E[max(0, ||grad|| - 1)^2]`` (the paper's appendix; penalises only
+            norms above 1, as the Lipschitz constraint itself does).
+        eps: optional ``(N,)`` interpolation coefficients (default: uniform).
+
+    Returns:
+        Scalar tensor ``>= 0``; multiply by ``lambda`` (10 in the paper) and add it
+        to :func:`d_wasserstein`.
+    """
+    if x_real.shape != x_fake.shape:
+        raise ValueError(
+            f"x_real {tuple(x_real.shape)} and x_fake {tuple(x_fake.shape)} must "
+            "have the same shape: the penalty pairs each real sample with a fake"
+        )
+    if side not in GP_SIDES:
+        raise ValueError(f"unknown side {side!r}; choose one of {', '.join(GP_SIDES)}")
+    n = x_real.shape[0]
+    if eps is None:
+        eps = torch.rand(n, device=x_real.device, dtype=x_real.dtype)
+    # (N,) -> (N, 1, ..., 1): one coefficient per sample, broadcast over (C, H, W)
+    eps = eps.reshape(n, *([1] * (x_real.dim() - 1)))
+    x_hat = (eps * x_real.detach() + (1 - eps) * x_fake.detach()).requires_grad_(True)
+    scores = critic(x_hat, *critic_args)
+    (grad,) = torch.autograd.grad(
+        outputs=scores.sum(),  # samples are independent: d sum / d x_i = d D_i / d x_i
+        inputs=x_hat,
+        create_graph=True,
+    )
+    grad_norm = grad.reshape(n, -1).norm(2, dim=1)  # (N, C, H, W) -> (N,)
+    excess = grad_norm - 1
+    if side == "one-sided":
+        excess = excess.clamp(min=0)
+    return (excess**2).mean()
 
 
 # Registries: plain dicts, filled explicitly (greppable).

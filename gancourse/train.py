@@ -43,7 +43,15 @@ from gancourse.config import Config
 from gancourse.gans import build_method
 from gancourse.models import build_discriminator, build_generator
 
-__all__ = ["Trainer", "TrainingDiverged", "resolve_device", "OPTIMIZERS", "hardware"]
+__all__ = [
+    "Trainer",
+    "TrainingDiverged",
+    "resolve_device",
+    "OPTIMIZERS",
+    "LR_DECAYS",
+    "lr_factor",
+    "hardware",
+]
 
 
 class TrainingDiverged(RuntimeError):
@@ -59,6 +67,20 @@ def _rmsprop(params, lr: float, betas: tuple[float, float]) -> torch.optim.Optim
 
 
 OPTIMIZERS = {"adam": _adam, "rmsprop": _rmsprop}
+LR_DECAYS = ("none", "linear")
+EVAL_REFERENCE_MAX = 10_000  # real images behind the domain FID's reference stats
+
+
+def lr_factor(decay: str, step: int, steps: int) -> float:
+    """Multiplier of the base learning rates before generator update ``step + 1``.
+
+    ``"linear"``: ``1 - step / steps``, reaching 0 at ``steps`` (the schedule of
+    the WGAN-GP CIFAR-10 ResNet, Gulrajani et al. 2017, appendix); ``"none"``: 1.
+    A function of the step alone, so a resumed run continues the same schedule.
+    """
+    if decay == "linear":
+        return max(0.0, 1.0 - step / max(steps, 1))
+    return 1.0
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -156,6 +178,7 @@ class Trainer:
         self.G = build_generator(cfg.model, self.sample_shape).to(self.device)
         self.D = build_discriminator(cfg.model, self.sample_shape).to(self.device)
         self.method = build_method(cfg.method)
+        self.method.check_models(self.G, self.D)
         if t.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"unknown train.optimizer {t.optimizer!r}; choose one of "
@@ -163,7 +186,19 @@ class Trainer:
             )
         self.opt_g = OPTIMIZERS[t.optimizer](self.G.parameters(), t.lr_g, t.betas)
         self.opt_d = OPTIMIZERS[t.optimizer](self.D.parameters(), t.lr_d, t.betas)
+        if t.lr_decay not in LR_DECAYS:
+            raise ValueError(
+                f"unknown train.lr_decay {t.lr_decay!r}; choose one of "
+                f"{', '.join(LR_DECAYS)}"
+            )
         self.G_ema = copy.deepcopy(self.G).eval() if t.ema_decay > 0 else None
+        self.evaluator = None
+        if t.eval_every > 0:
+            from gancourse.metrics.domain import DomainFID
+
+            self.evaluator = DomainFID(
+                cfg.data.name, X[:EVAL_REFERENCE_MAX], n=t.eval_n, device=self.device
+            )
 
         self.step = 0
         self._epoch, self._cursor, self._perm = 0, 0, None
@@ -209,6 +244,7 @@ class Trainer:
         """``n_d_steps`` D updates, then one G update on fresh noise. Returns stats."""
         B = self.cfg.data.batch_size
         stats: dict[str, float] = {}
+        self._set_learning_rates()
         self.G.train()
         self.D.train()
         self.D.requires_grad_(True)
@@ -238,6 +274,15 @@ class Trainer:
             _ema_update(self.G_ema, self.G, self.cfg.train.ema_decay)
         return stats
 
+    def _set_learning_rates(self) -> None:
+        t = self.cfg.train
+        if t.lr_decay == "none":
+            return
+        f = lr_factor(t.lr_decay, self.step, t.steps)
+        for opt, lr in ((self.opt_g, t.lr_g), (self.opt_d, t.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * f
+
     def _guard(self, name: str, loss: Tensor) -> None:
         if torch.isfinite(loss).all():
             return
@@ -263,7 +308,8 @@ class Trainer:
         return self.out_dir / "last.pt" if self.out_dir is not None else None
 
     def fit(self, steps: int | None = None) -> list[dict[str, float]]:
-        """Train until ``step == steps`` (default ``cfg.train.steps``).
+        """Train until ``step == steps`` (default ``cfg.train.steps``), or until
+        ``train.max_time_s`` seconds of training (evaluation excluded) are spent.
 
         Ctrl-C (SIGINT) finishes the current step, saves ``last.pt`` and returns.
         A NaN / Inf loss raises :class:`TrainingDiverged` and keeps the last
@@ -293,26 +339,46 @@ class Trainer:
                 if self._stop_requested:
                     interrupted = True
                     break
+                if self.out_of_time():
+                    print(
+                        f"{self.cfg.name}: time budget train.max_time_s="
+                        f"{t.max_time_s:g} already used ({self.wall_time_s:.0f} s)"
+                    )
+                    break
                 stats = self.train_step()
                 self.step += 1
                 bar.update(1)
+                # the last step of this fit: the target, or the time budget is spent
+                last = self.step == target or self.out_of_time()
                 record = {"step": self.step, **stats}
+                if self.evaluator is not None and (
+                    self.step % t.eval_every == 0 or last
+                ):
+                    t_eval = time.perf_counter()
+                    record["fid"] = self.evaluator(
+                        self.G_ema if self.G_ema is not None else self.G
+                    )
+                    # evaluation is not training: keep it out of the wall time
+                    t0 += time.perf_counter() - t_eval
+                    self._segment_start = t0
                 self.history.append(record)
-                if self.step % t.log_every == 0 or self.step == target:
+                if self.step % t.log_every == 0 or last or "fid" in record:
                     self._log_event(record)
                     bar.set_postfix(
                         {
                             k: f"{v:.3f}"
-                            for k, v in stats.items()
-                            if k in ("d_loss", "g_loss")
+                            for k, v in record.items()
+                            if k in ("d_loss", "g_loss", "fid")
                         }
                     )
-                if self.step % t.sample_every == 0 or self.step == target:
+                if self.step % t.sample_every == 0 or last:
                     self._record_samples()
-                if self.step % t.ckpt_every == 0 or self.step == target:
+                if self.step % t.ckpt_every == 0 or last:
                     self.wall_time_s += time.perf_counter() - t0
                     t0 = self._segment_start = time.perf_counter()
                     self.save()
+                if last:
+                    break
         except KeyboardInterrupt:  # a second Ctrl-C, or one outside our handler
             interrupted = True
         finally:
@@ -333,6 +399,11 @@ class Trainer:
 
             plot_losses(self.history, path=self.out_dir / "losses.png")
         return self.history
+
+    def out_of_time(self) -> bool:
+        """True once ``train.max_time_s`` (> 0) seconds of training are spent."""
+        budget = self.cfg.train.max_time_s
+        return budget > 0 and self._elapsed() >= budget
 
     def _install_sigint_handler(self):
         if threading.current_thread() is not threading.main_thread():

@@ -525,7 +525,7 @@ def test_cifar10_download_and_pixels(cifar_mirror, tmp_path, monkeypatch):
     assert (Xtr - torch.from_numpy(expected_tr - 1)).abs().max() < 1e-6
     assert Ytr.tolist() == sum((p[1] for p in parts), [])
     assert train.classes == CIFAR_CLASSES
-    # the download is on record; its 163 MB archive (tiny here) is not kept
+    # the download is on record; its 170 MB archive (tiny here) is not kept
     src = dataset_source("cifar10", root)
     assert src["source"] == "torchvision-download" and src["url"] == attrs["url"]
     assert (root / "cifar-10-batches-py" / "SOURCE.json").is_file()

@@ -1,14 +1,19 @@
 """Datasets by name: ``load_dataset("mnist")``, where the files live, fast tensors.
 
-Images come out as float32 ``(1, 28, 28)`` in ``[-1, 1]`` (``ToTensor`` then
-``Normalize((0.5,), (0.5,))``, i.e. ``x / 127.5 - 1`` for a uint8 pixel ``x``), the
-range of a generator with a ``Tanh`` output (Radford et al. 2016, DCGAN).
+Images come out as float32 ``(C, H, W)`` in ``[-1, 1]`` (``ToTensor`` then
+``Normalize((0.5,) * C, (0.5,) * C)``, i.e. ``x / 127.5 - 1`` for a uint8 pixel
+``x``), the range of a generator with a ``Tanh`` output (Radford et al. 2016,
+DCGAN): ``(1, 28, 28)`` for MNIST and Fashion-MNIST, ``(3, 32, 32)`` RGB for
+CIFAR-10.
 
-MNIST and Fashion-MNIST use torchvision's classes and its folder layout under
-:func:`data_root`: ``<root>/MNIST/raw/train-images-idx3-ubyte`` etc. A file
-``<root>/<Folder>/SOURCE.json`` written by :mod:`gancourse.data.prepare` (or by a
-download through :func:`load_dataset`) records where the files came from, see
-:func:`dataset_source`.
+All three use torchvision's classes and its folder layout under :func:`data_root`:
+``<root>/MNIST/raw/train-images-idx3-ubyte`` etc., and
+``<root>/cifar-10-batches-py/data_batch_1`` ... ``test_batch``, ``batches.meta``.
+A file ``<root>/<Folder>/SOURCE.json`` written by :mod:`gancourse.data.prepare`
+(or by a download through :func:`load_dataset`) records where the files came
+from, see :func:`dataset_source`. CIFAR-10 has no offline copy (see
+:data:`DOWNLOAD_ONLY`): it is downloaded on first use, or by
+``gancourse data prepare --only cifar10``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 from torchvision import datasets as tvd
@@ -52,6 +58,16 @@ DATASETS: dict[str, dict[str, Any]] = {
         "offline": "complete copy from the Debian package dataset-fashion-mnist "
         "(/usr/share/datasets/fashion-mnist)",
     },
+    "cifar10": {
+        "shape": (3, 32, 32),
+        "n_classes": 10,
+        "sizes": {"train": 50_000, "test": 10_000},
+        "folder": "cifar-10-batches-py",
+        "source": "CIFAR-10 32x32 colour images (Krizhevsky 2009) via "
+        "torchvision.datasets.CIFAR10",
+        "offline": "none: CIFAR-10 must be downloaded (170 MB; on first use, or "
+        "`gancourse data prepare --only cifar10`)",
+    },
     "ring8": {
         "shape": (2,),
         "n_classes": 8,
@@ -66,7 +82,14 @@ DATASETS: dict[str, dict[str, Any]] = {
 full dataset, torchvision ``folder`` under the data root, ``source`` and the
 ``offline`` source used by ``gancourse data prepare --offline``."""
 
-_TORCHVISION = {"mnist": tvd.MNIST, "fashion-mnist": tvd.FashionMNIST}
+DOWNLOAD_ONLY = ("cifar10",)
+"""Datasets without an offline source: only a download provides them."""
+
+_TORCHVISION = {
+    "mnist": tvd.MNIST,
+    "fashion-mnist": tvd.FashionMNIST,
+    "cifar10": tvd.CIFAR10,
+}
 
 
 class DataNotFoundError(RuntimeError):
@@ -82,10 +105,10 @@ def data_root() -> Path:
 
 
 def canonical_name(name: str) -> str:
-    """``"Fashion_MNIST"`` -> ``"fashion-mnist"``; ValueError listing valid names."""
+    """``"Fashion_MNIST"`` -> ``"fashion-mnist"``, ``"CIFAR-10"`` -> ``"cifar10"``;
+    ValueError listing valid names."""
     key = str(name).strip().lower().replace("_", "-")
-    if key == "fashionmnist":
-        key = "fashion-mnist"
+    key = {"fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}.get(key, key)
     if key not in DATASETS:
         valid = ", ".join(DATASETS)
         raise ValueError(f"unknown dataset {name!r}; valid names: {valid}")
@@ -98,29 +121,42 @@ def _check_split(split: str) -> str:
     return split
 
 
-def image_transform() -> T.Compose:
-    """PIL image / uint8 ``(H, W)`` -> float32 ``(1, H, W)`` in ``[-1, 1]``."""
-    return T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.5,))])
+def image_transform(channels: int = 1) -> T.Compose:
+    """PIL image / uint8 ``(H, W)`` or ``(H, W, C)`` -> float32 ``(C, H, W)`` in
+    ``[-1, 1]``: ``ToTensor`` then ``Normalize((0.5,) * C, (0.5,) * C)``."""
+    half = (0.5,) * channels
+    return T.Compose([T.ToTensor(), T.Normalize(half, half)])
 
 
 def _is_signed_unit_transform(transform: Any) -> bool:
-    """True iff ``transform`` is exactly ToTensor + Normalize(0.5, 0.5)."""
+    """True iff ``transform`` is exactly ToTensor + Normalize(0.5, 0.5) (any C)."""
     if not isinstance(transform, T.Compose) or len(transform.transforms) != 2:
         return False
     to_tensor, norm = transform.transforms
     return (
         isinstance(to_tensor, T.ToTensor)
         and isinstance(norm, T.Normalize)
-        and list(norm.mean) == [0.5]
-        and list(norm.std) == [0.5]
+        and len(norm.mean) == len(norm.std) >= 1
+        and all(float(m) == 0.5 for m in norm.mean)
+        and all(float(s) == 0.5 for s in norm.std)
     )
 
 
+def _expected_files(name: str, root: Path) -> list[Path]:
+    """The files torchvision reads for ``name`` (both splits) under ``root``."""
+    cls = _TORCHVISION[name]
+    if issubclass(cls, tvd.CIFAR10):
+        folder = root / cls.base_folder
+        names = [f for f, _ in cls.train_list + cls.test_list]
+        return [folder / f for f in [*names, cls.meta["filename"]]]
+    raw = root / cls.__name__ / "raw"
+    return [raw / Path(f).stem for f, _ in cls.resources]
+
+
 def files_present(name: str, root: str | Path | None = None) -> bool:
-    """Whether torchvision would find the (decompressed) raw files of ``name``."""
-    cls = _TORCHVISION[canonical_name(name)]
-    raw = (Path(root) if root is not None else data_root()) / cls.__name__ / "raw"
-    return all((raw / Path(f).stem).is_file() for f, _ in cls.resources)
+    """Whether torchvision would find the (decompressed) files of ``name``."""
+    root = Path(root) if root is not None else data_root()
+    return all(path.is_file() for path in _expected_files(canonical_name(name), root))
 
 
 def write_source(name: str, root: Path, info: dict[str, Any]) -> Path:
@@ -137,7 +173,8 @@ def dataset_source(name: str, root: str | Path | None = None) -> dict[str, Any]:
 
     Returns a dict with at least ``source`` and ``description``. ``source`` is one of
     ``"offline-subset"`` (the 5,000-image MNIST subset), ``"offline-debian"``
-    (Fashion-MNIST from Debian), ``"torchvision-download"``, ``"torchvision"``
+    (Fashion-MNIST from Debian), ``"torchvision-download"`` (with the ``url`` for
+    CIFAR-10), ``"torchvision"``
     (files present, no record: assumed a full torchvision download),
     ``"generated"`` (ring8) or ``"missing"``.
     """
@@ -171,8 +208,13 @@ def _short_reason(err: BaseException) -> str:
     return lines[-1] if lines else type(err).__name__
 
 
-def _prepare_hint(root: Path) -> str:
-    cmd = "gancourse data prepare --offline"
+def _prepare_hint(root: Path, name: str | None = None) -> str:
+    """The ``gancourse data prepare`` command that provides ``name`` (default: the
+    offline MNIST / Fashion-MNIST one)."""
+    if name in DOWNLOAD_ONLY:
+        cmd = f"gancourse data prepare --only {name}"
+    else:
+        cmd = "gancourse data prepare --offline"
     if root.resolve() != data_root().resolve():
         cmd += f" --root {root}"
     return cmd
@@ -184,43 +226,73 @@ def load_torchvision(
     root: Path,
     download: bool,
     transform: Any = None,
-) -> tvd.MNIST:
-    """torchvision's MNIST / FashionMNIST with torchvision's exceptions made readable.
+) -> tvd.VisionDataset:
+    """torchvision's MNIST / FashionMNIST / CIFAR10 with its exceptions made readable.
+
+    A CIFAR-10 archive downloaded here is deleted once torchvision has extracted
+    and checked its files (they are all it reads); one that was there before stays.
 
     Raises:
-        DataNotFoundError: files missing and ``download=False``, or download failed.
+        DataNotFoundError: files missing and ``download=False``, download failed,
+            or the files present are damaged.
     """
     cls = _TORCHVISION[name]
     train = split == "train"
-    if files_present(name, root):
-        return cls(str(root), train=train, transform=transform, download=False)
     label = cls.__name__
+    if files_present(name, root):
+        try:
+            return cls(str(root), train=train, transform=transform, download=False)
+        except RuntimeError as err:  # torchvision's checksum test of CIFAR10
+            folder = root / DATASETS[name]["folder"]
+            raise DataNotFoundError(
+                f"{label} files in {folder} are damaged ({_short_reason(err)}).\n"
+                "Delete that folder and load the dataset again with download=True."
+            ) from None
     if not download:
+        if name in DOWNLOAD_ONLY:
+            raise DataNotFoundError(
+                f"{label} is not in {root} (download=False) and has no offline copy."
+                f"\nRun `{_prepare_hint(root, name)}` (online), pass download=True, "
+                "or set GANCOURSE_DATA to a folder that holds it."
+            )
         raise DataNotFoundError(
             f"{label} is not in {root} (download=False).\n"
             f"Run `gancourse data prepare` (online) or `{_prepare_hint(root)}`, "
             "or set GANCOURSE_DATA to a folder that holds it."
         )
+    archive = root / cls.filename if hasattr(cls, "filename") else None
+    keep_archive = archive is not None and archive.exists()
     try:
         with _socket_timeout(DOWNLOAD_TIMEOUT_S):
             ds = cls(str(root), train=train, transform=transform, download=True)
     except Exception as err:  # any failure means: not available here
+        if name in DOWNLOAD_ONLY:
+            fix = (
+                f"{label} has no offline copy: connect to the internet and try "
+                "again, or set GANCOURSE_DATA to a folder that holds it."
+            )
+        else:
+            fix = (
+                f"Connect to the internet, run `{_prepare_hint(root)}`, or set "
+                "GANCOURSE_DATA to a folder that holds it."
+            )
         raise DataNotFoundError(
             f"{label} is not in {root} and downloading it failed "
-            f"({_short_reason(err)}).\nConnect to the internet, run "
-            f"`{_prepare_hint(root)}`, or set GANCOURSE_DATA to a folder that "
-            "holds it."
+            f"({_short_reason(err)}).\n{fix}"
         ) from None
-    write_source(
-        name,
-        root,
-        {
-            "source": "torchvision-download",
-            "description": f"full {label} downloaded by torchvision",
-            "train": DATASETS[name]["sizes"]["train"],
-            "test": DATASETS[name]["sizes"]["test"],
-        },
-    )
+    finally:
+        # a failed (e.g. corrupt) download must not be mistaken for a good one later
+        if archive is not None and not keep_archive:
+            archive.unlink(missing_ok=True)
+    info = {
+        "source": "torchvision-download",
+        "description": f"full {label} downloaded by torchvision",
+        "train": DATASETS[name]["sizes"]["train"],
+        "test": DATASETS[name]["sizes"]["test"],
+    }
+    if hasattr(cls, "url"):
+        info["url"] = cls.url
+    write_source(name, root, info)
     return ds
 
 
@@ -231,18 +303,21 @@ def load_dataset(
     download: bool = True,
     transform: Any = None,
 ) -> Dataset:
-    """A dataset by name: ``"mnist"``, ``"fashion-mnist"`` or ``"ring8"``.
+    """A dataset by name: ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"``, ``"ring8"``.
 
     Args:
         name: dataset name (see :data:`DATASETS`); ``_`` and case are ignored.
         split: ``"train"`` or ``"test"``.
         root: data folder; default :func:`data_root` (``$GANCOURSE_DATA`` or
             ``~/.cache/gancourse``).
-        download: if the files are missing, let torchvision download them.
-        transform: image transform; default ``ToTensor`` + ``Normalize(0.5, 0.5)``.
+        download: if the files are missing, let torchvision download them
+            (CIFAR-10 can only be had that way).
+        transform: image transform; default ``ToTensor`` + ``Normalize(0.5, 0.5)``
+            per channel (:func:`image_transform`).
 
     Returns:
-        A torch Dataset. ``ds[i] = (x, y)``: images ``x`` float32 ``(1, 28, 28)`` in
+        A torch Dataset. ``ds[i] = (x, y)``: images ``x`` float32 of the shape in
+        :data:`DATASETS` (``(1, 28, 28)``; CIFAR-10 ``(3, 32, 32)`` RGB) in
         ``[-1, 1]`` and ``y`` the int class; ring8 ``x`` float32 ``(2,)`` and ``y``
         the mixture component ``0..7``.
 
@@ -258,7 +333,7 @@ def load_dataset(
         return Ring8(n=n, seed=seed)
     root = Path(root).expanduser() if root is not None else data_root()
     if transform is None:
-        transform = image_transform()
+        transform = image_transform(channels=DATASETS[name]["shape"][0])
     return load_torchvision(name, split, root, download, transform)
 
 
@@ -276,6 +351,18 @@ def _fast_tensors(ds: Dataset) -> tuple[torch.Tensor, torch.Tensor] | None:
         # == ToTensor (x / 255) then Normalize(0.5, 0.5): (x / 255 - 0.5) / 0.5
         X = ds.data.unsqueeze(1).float().div_(127.5).sub_(1.0)  # (N, 1, 28, 28)
         return X, torch.as_tensor(ds.targets, dtype=torch.int64)
+    if (
+        isinstance(ds, tvd.CIFAR10)
+        and isinstance(ds.data, np.ndarray)
+        and ds.data.dtype == np.uint8
+        and ds.data.ndim == 4
+        and ds.target_transform is None
+        and _is_signed_unit_transform(ds.transform)
+    ):
+        # torchvision keeps CIFAR as (N, H, W, 3); ToTensor makes each (3, H, W)
+        X = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
+        X = X.float().div_(127.5).sub_(1.0)  # (N, 32, 32, 3) -> (N, 3, 32, 32)
+        return X, torch.as_tensor(ds.targets, dtype=torch.int64)
     if isinstance(ds, Subset):
         base = _fast_tensors(ds.dataset)
         if base is not None:
@@ -287,11 +374,12 @@ def _fast_tensors(ds: Dataset) -> tuple[torch.Tensor, torch.Tensor] | None:
 def to_tensors(ds: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
     """All of a dataset as two tensors ``(X, Y)``.
 
-    Images: ``X`` float32 ``(N, 1, 28, 28)`` in ``[-1, 1]``; ring8: ``X`` float32
-    ``(N, 2)``. ``Y`` int64 ``(N,)``. MNIST-like datasets with the default
-    transform are converted from their uint8 ``.data`` in one vectorised step
-    (``x / 127.5 - 1``, equal to ``ToTensor`` + ``Normalize(0.5, 0.5)``); any other
-    dataset is stacked item by item.
+    Images: ``X`` float32 ``(N, C, H, W)`` in ``[-1, 1]`` (``(N, 1, 28, 28)``,
+    CIFAR-10 ``(N, 3, 32, 32)``); ring8: ``X`` float32 ``(N, 2)``. ``Y`` int64
+    ``(N,)``. MNIST-like datasets and CIFAR-10 with the default transform are
+    converted from their uint8 ``.data`` in one vectorised step (``x / 127.5 - 1``,
+    equal to ``ToTensor`` + ``Normalize(0.5, 0.5)``); any other dataset is stacked
+    item by item.
     """
     fast = _fast_tensors(ds)
     if fast is not None:

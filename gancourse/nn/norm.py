@@ -1,0 +1,47 @@
+"""Normalisation layers by name, for critics that must not use batch statistics.
+
+BatchNorm makes each sample's output depend on the rest of the batch. That is
+harmless for a classifier-style discriminator, but it breaks the per-sample
+gradient penalty of WGAN-GP, which constrains ``||grad_x D(x)||`` for each ``x``
+on its own (Gulrajani et al. 2017, section 4, "No critic batch normalization";
+they recommend layer normalization instead). So every block that may sit in a
+critic takes ``norm`` in :data:`NORMS`:
+
+* ``"batch"``: ``nn.BatchNorm2d`` (DCGAN, Radford et al. 2016);
+* ``"layer"``: layer normalisation over ``(C, H, W)`` of each sample, written as
+  ``nn.GroupNorm(1, C)`` so that it works for any spatial size;
+* ``"none"``: identity.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+NORMS = ("batch", "layer", "none")
+
+__all__ = ["NORMS", "norm_layer", "check_norm"]
+
+
+def check_norm(norm: str) -> str:
+    """``norm`` if it is one of :data:`NORMS`, else a ``ValueError`` naming them."""
+    if norm not in NORMS:
+        raise ValueError(
+            f"unknown normalisation {norm!r}; choose one of {', '.join(NORMS)} "
+            "(model.d_norm)"
+        )
+    return norm
+
+
+def norm_layer(norm: str, channels: int) -> nn.Module:
+    """The normalisation ``norm`` for feature maps ``(N, channels, H, W)``.
+
+    ``"layer"`` is ``GroupNorm(1, channels)``: mean and variance over all of a
+    sample's ``C * H * W`` values, with a learned per-channel scale and shift, so
+    no sample sees another (unlike ``"batch"``).
+    """
+    check_norm(norm)
+    if norm == "batch":
+        return nn.BatchNorm2d(channels)
+    if norm == "layer":
+        return nn.GroupNorm(1, channels)
+    return nn.Identity()
