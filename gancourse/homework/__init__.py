@@ -26,7 +26,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from gancourse.homework import ch01, ch08
+from gancourse.homework import ch01, ch02, ch08
 from gancourse.homework._checker import CheckResult, Exercise, Failure, run_check
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
 # Registry: exercise id -> Exercise, filled by explicit imports (greppable).
 EXERCISES: dict[str, Exercise] = {
     **ch01.EXERCISES,
+    **ch02.EXERCISES,
     **ch08.EXERCISES,
 }
 

@@ -1,6 +1,7 @@
 """Evaluation metrics: FID, IS, KID, precision / recall, and the networks behind them.
 
 - :mod:`.frechet` — the Fréchet distance (FID's formula), exact and fast.
+- :mod:`.distances` — exact 1-D Wasserstein-1 and Jensen-Shannon (chapter 2).
 - :mod:`.stats` — streaming feature statistics and ``.npz`` reference files.
 - :mod:`.scores` — Inception Score, KID, improved precision and recall.
 - :mod:`.inception`, :mod:`.inception_weights` — the TF-Inception graph, its weights.
@@ -9,6 +10,7 @@
 - :mod:`.evaluate` — image sources, batched extraction, FID from statistics.
 """
 
+from gancourse.metrics.distances import js_divergence, wasserstein_1d
 from gancourse.metrics.evaluate import (
     EXTRACTORS,
     FolderImages,
@@ -52,6 +54,7 @@ __all__ = [
     "frechet_distance",
     "get_extractor",
     "inception_score",
+    "js_divergence",
     "kid",
     "load_stats",
     "mmd2_unbiased",
@@ -59,4 +62,5 @@ __all__ = [
     "probs_from_logits",
     "save_stats",
     "stats_from_features",
+    "wasserstein_1d",
 ]

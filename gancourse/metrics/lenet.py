@@ -89,9 +89,7 @@ class LeNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.fc2 = nn.Linear(feature_dim, num_classes)
 
-    def features_and_logits(
-        self, x: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x`` ``(N, 1, 28, 28)`` in ``[-1, 1]`` -> ``(features, logits)``.
 
         ``features`` are ``(N, feature_dim)``, the penultimate layer after its
