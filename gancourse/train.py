@@ -334,15 +334,17 @@ class Trainer:
             self._record_samples()
         t0 = self._segment_start = time.perf_counter()
         interrupted = False
+        first_step = self.step
         try:
             while self.step < target:
                 if self._stop_requested:
                     interrupted = True
                     break
-                if self.out_of_time():
+                if self.step == first_step and self.out_of_time():
+                    # a resumed run whose budget is spent: nothing to do or save
                     print(
                         f"{self.cfg.name}: time budget train.max_time_s="
-                        f"{t.max_time_s:g} already used ({self.wall_time_s:.0f} s)"
+                        f"{t.max_time_s:g} already used ({self._elapsed():.0f} s)"
                     )
                     break
                 stats = self.train_step()

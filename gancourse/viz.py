@@ -28,6 +28,8 @@ __all__ = [
     "interpolate",
     "show_source",
     "show_table",
+    "show_samples_over_training",
+    "show_pretrained",
 ]
 
 
@@ -227,3 +229,56 @@ def show_table(rows: Iterable[Iterable[Any]], columns: list[str]) -> None:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     display(Markdown("\n".join(lines)))
+
+
+def show_samples_over_training(
+    samples: list[tuple[int, Tensor]], k: int = 4, n: int = 36, title: str = ""
+) -> None:
+    """``k`` evenly spaced grids from a run's ``Trainer.samples`` (fixed noise),
+    the first and the last included, drawn side by side."""
+    import matplotlib.pyplot as plt
+
+    picks = np.linspace(0, len(samples) - 1, k).round().astype(int)
+    fig, axes = plt.subplots(1, k, figsize=(3 * k, 3.2))
+    for ax, i in zip(np.atleast_1d(axes), picks):
+        step, x_fake = samples[i]
+        show_grid(x_fake[:n], nrow=int(round(n**0.5)), ax=ax, title=f"step {step}")
+    if title:
+        fig.suptitle(title)
+    plt.show()
+
+
+def show_pretrained(name: str, n: int = 64, seed: int = 0):
+    """Draw ``n`` samples of the shipped generator ``name`` and print how it was
+    trained (command, steps, data, hardware, time, and the domain FID when the
+    record has one). Returns the generator."""
+    import matplotlib.pyplot as plt
+
+    from gancourse.pretrained import load_pretrained, pretrained_info
+
+    G, _ = load_pretrained(name)
+    info = pretrained_info(name)
+    z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        x_fake = G(z)
+    fig, ax = plt.subplots(figsize=(4.5, 4.8))
+    show_grid(x_fake, ax=ax, title=f"shipped {name}")
+    plt.show()
+    data = info["data"]
+    source = data.get("source", {})
+    source = source.get("source", source) if isinstance(source, dict) else source
+    lines = [
+        f"command:  {info['command']}",
+        f"steps:    {info['steps']} (batch {info['config']['data']['batch_size']})",
+        f"data:     {data['name']} {data['split']}, {data['n']} images ({source})",
+        f"hardware: {info['hardware']}",
+        f"time:     {info['wall_time_s'] / 60:.1f} min",
+    ]
+    fid = info.get("domain_fid")
+    if fid:
+        lines.append(
+            f"domain FID: {fid['fid']:.1f} at step {fid['step']} ({fid['judge']} "
+            f"features, {fid['n_fake']} samples vs the {fid['reference']})"
+        )
+    print("\n".join(lines))
+    return G

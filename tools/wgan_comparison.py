@@ -131,7 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         for label in RUNS:
             folder = runs / label.lower()
             folder.mkdir(parents=True, exist_ok=True)
-            cmd = [sys.executable, "-m", "gancourse", *command(label, args.seconds, folder)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "gancourse",
+                *command(label, args.seconds, folder),
+            ]
             procs.append(subprocess.Popen(cmd, env=env))
         codes = [proc.wait() for proc in procs]
         elapsed = round(time.perf_counter() - t0, 1)

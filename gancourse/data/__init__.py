@@ -6,7 +6,8 @@ Example::
     ds = load_dataset("mnist")          # x: float32 (1, 28, 28) in [-1, 1], y: int
     X, Y = to_tensors(ds)               # (N, 1, 28, 28) float32, (N,) int64
 
-Names: ``"mnist"``, ``"fashion-mnist"``, ``"ring8"`` (see :data:`DATASETS`). Files
+Names: ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"`` (download only) and ``"ring8"``
+(see :data:`DATASETS`). Files
 live under :func:`data_root` (``$GANCOURSE_DATA`` or ``~/.cache/gancourse``);
 ``gancourse data prepare [--offline]`` fills it (:func:`prepare`).
 """
@@ -25,7 +26,7 @@ from gancourse.data.datasets import (
 # Imported eagerly on purpose: the function ``prepare`` shadows the submodule of the
 # same name, and a later ``import gancourse.data.prepare`` must not undo that.
 from gancourse.data.prepare import prepare, prepare_main
-from gancourse.data.toy import Ring8
+from gancourse.data.toy import Ring8, fraction_near_modes, modes_covered
 
 __all__ = [
     "DATASETS",
@@ -34,6 +35,8 @@ __all__ = [
     "data_root",
     "dataset_source",
     "files_present",
+    "fraction_near_modes",
+    "modes_covered",
     "image_transform",
     "load_dataset",
     "prepare",

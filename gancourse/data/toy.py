@@ -65,3 +65,31 @@ class Ring8(Dataset):
             f"Ring8(n={len(self)}, seed={self.seed}, n_modes={self.n_modes}, "
             f"radius={self.radius}, std={self.std})"
         )
+
+
+def modes_covered(
+    points: torch.Tensor,
+    centers: torch.Tensor,
+    radius: float = 0.3,
+    min_count: int = 5,
+) -> int:
+    """How many mixture modes a set of samples covers.
+
+    A mode counts as covered when at least ``min_count`` of ``points (N, 2)`` lie
+    within ``radius`` of its centre (``centers (K, 2)``; each mode's std is 0.02,
+    so 0.3 is 15 standard deviations but well under the distance 1.53 between
+    neighbouring means). Samples far from every centre count for none.
+    """
+    d = torch.cdist(points.float(), centers.float())  # (N, K)
+    near = d.min(dim=1)
+    hits = torch.bincount(near.indices[near.values < radius], minlength=len(centers))
+    return int((hits >= min_count).sum())
+
+
+def fraction_near_modes(
+    points: torch.Tensor, centers: torch.Tensor, radius: float = 0.3
+) -> float:
+    """Share of ``points (N, 2)`` within ``radius`` of some centre: the sample
+    quality counterpart of :func:`modes_covered`."""
+    d = torch.cdist(points.float(), centers.float()).min(dim=1).values
+    return float((d < radius).float().mean())
