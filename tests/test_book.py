@@ -267,6 +267,8 @@ def test_bib_has_the_course_papers():
         "goodfellow2014",
         "radford2016",
         "gulrajani2017",
+        "arjovsky2017wgan",
+        "miyato2018",
         "heusel2017",
         "metz2017unrolled",
         "kingma2015",

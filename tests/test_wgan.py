@@ -279,3 +279,16 @@ def test_unknown_lr_decay_is_a_clear_error():
     cfg = PRESETS["vanilla-ring8"].fast().override({"train.lr_decay": "cosine"})
     with pytest.raises(ValueError, match="lr_decay"):
         Trainer(cfg, progress=False)
+
+
+def test_wgangp_cifar10_fast_copy_trains_on_colour_images():
+    cfg = PRESETS["wgangp-cifar10"].fast()
+    assert (cfg.model.arch, cfg.train.lr_decay) == ("resnet", "linear")
+    x = torch.rand(96, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    tr = Trainer(cfg.override({"data.batch_size": 16}), data=x, progress=False)
+    tr.fit(2)
+    assert tr.generate(torch.randn(4, cfg.model.z_dim)).shape == (4, 3, 32, 32)
+    # linear decay over the fast copy's steps: before update 2, lr = base (1 - 1/200)
+    assert tr.opt_g.param_groups[0]["lr"] == pytest.approx(
+        cfg.train.lr_g * (1 - 1 / cfg.train.steps)
+    )
