@@ -383,6 +383,7 @@ PRESETS: dict[str, Config] = {
     # The paper's CIFAR-10 ResNet (Gulrajani et al. 2017, appendix F): 128 channels
     # in G and the critic, no normalisation in the critic, Adam(2e-4, (0, 0.9))
     # decayed linearly to 0 over 100,000 generator steps, batch 64. A GPU run.
+    # (The authors' code also doubles the batch for G's step; we keep one batch size.)
     "wgangp-cifar10": Config(
         name="wgangp-cifar10",
         data=DataConfig(name="cifar10", batch_size=64),

@@ -6,7 +6,8 @@ import torch
 from gancourse.checkpoint import CheckpointError
 from gancourse.pretrained import available, load_pretrained, pretrained_info
 
-SHIPPED = ["vanilla-mnist", "dcgan-mnist"]
+SHIPPED = ["vanilla-mnist", "dcgan-mnist", "wgangp-mnist", "wgangp-fashion"]
+WITH_FID = ["wgangp-mnist", "wgangp-fashion"]  # trained with train.eval_every
 
 
 def test_shipped_models_are_listed():
@@ -38,3 +39,29 @@ def test_shipped_files_are_small(name):
 def test_unknown_name_lists_available():
     with pytest.raises(CheckpointError, match="dcgan-mnist"):
         load_pretrained("dcgan-cifar")
+
+
+@pytest.mark.parametrize("name", WITH_FID)
+def test_recorded_domain_fid_is_reproducible(name):
+    # Recompute the record's last FID from the shipped (float16) weights with the
+    # same judge, reference images, n and seed. The run scored G in float32, so
+    # allow a small difference.
+    from gancourse.data import files_present, load_dataset, to_tensors
+    from gancourse.metrics.domain import DomainFID
+    from gancourse.train import EVAL_REFERENCE_MAX
+
+    info = pretrained_info(name)
+    data = info["config"]["data"]["name"]
+    if not files_present(data):
+        pytest.skip(f"{data} not prepared")
+    if info["data"]["n"] != len(load_dataset(data, "train")):
+        pytest.skip("trained on other data than is prepared here")
+    rec = info["domain_fid"]
+    X, _ = to_tensors(load_dataset(data, "train"))
+    fid = DomainFID(data, X[:EVAL_REFERENCE_MAX], n=rec["n_fake"])
+    G, _ = load_pretrained(name)
+    assert fid(G) == pytest.approx(rec["fid"], rel=0.05)
+    assert rec["judge"] == fid.judge_name
+    steps = [p["step"] for p in info["curve"]]
+    assert steps == sorted(steps) and steps[-1] == info["steps"]
+    assert all("wasserstein" in p for p in info["curve"])

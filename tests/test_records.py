@@ -10,7 +10,28 @@ from gancourse.metrics.records import available_records, load_record
 
 
 def test_shipped_records_are_present():
-    assert {"inception-figures", "bench-fid"} <= set(available_records())
+    assert {"inception-figures", "bench-fid", "ch02-equal-time", "ch02-ring"} <= set(
+        available_records()
+    )
+
+
+def test_chapter_2_records_state_how_they_were_made():
+    cmp = load_record("ch02-equal-time")
+    assert cmp["command"].startswith("python tools/wgan_comparison.py")
+    assert cmp["machine"] and cmp["date"] and cmp["budget_s"] > 0
+    assert set(cmp["runs"]) == {"DCGAN", "WGAN", "WGAN-GP"}
+    for label, run in cmp["runs"].items():
+        assert run["command"].startswith("gancourse train --preset"), label
+        assert "train.max_time_s=" in run["command"]
+        # equal wall time: every run stopped at the budget (within one step)
+        assert run["wall_time_s"] >= cmp["budget_s"] * 0.98, label
+        assert run["curve"] and math.isfinite(run["final_fid"])
+        assert run["final_fid"] == run["curve"][-1]["fid"]
+    ring = load_record("ch02-ring")
+    assert ring["command"].startswith("python tools/ring_comparison.py")
+    assert {r["preset"] for r in ring["rows"]} == {"vanilla-ring8", "wgangp-ring8"}
+    for r in ring["rows"]:
+        assert 0 <= r["modes_final"] <= 8 and 0 <= r["near_modes_final"] <= 1
 
 
 def test_inception_figures_state_how_they_were_made():

@@ -10,7 +10,7 @@ Algorithm 1 of the paper, against the vanilla GAN, changes four things:
 3. after every critic step each critic weight is clipped to ``[-c, c]``,
    ``c = 0.01``, so that ``f`` stays in a family of K-Lipschitz functions;
 4. RMSProp (``lr = 5e-5``) instead of a momentum method, which the paper found
-   unstable with this loss (section 4); ``n_critic = 5`` critic steps per G step.
+   unstable with this loss; ``n_critic = 5`` critic steps per G step.
 
 The optimiser and learning rates live in the preset (``wgan-mnist``), not here.
 """
@@ -44,7 +44,7 @@ class WGAN(GANMethod):
 
     Logged: ``d_loss``, ``g_loss`` and ``wasserstein`` = ``E[f(x)] - E[f(G(z))]``,
     the critic's estimate of ``W`` (to a constant factor), the curve the paper
-    shows tracking sample quality (its Figure 3).
+    shows tracking sample quality in its experiments.
     """
 
     def __init__(self, n_d_steps: int = 5, clip_c: float | None = 0.01):
