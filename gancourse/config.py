@@ -412,15 +412,16 @@ PRESETS: dict[str, Config] = {
 }
 
 # Variants that differ from a preset above in one section only.
-# The ring again, with WGAN-GP: the same MLPs and batch, the paper's optimiser.
+# The ring again, with WGAN-GP: the same MLPs, batch, learning rate and beta1 as
+# vanilla-ring8, with beta2 = 0.9. (With the image settings, lr 1e-4 and beta1 = 0,
+# 3,000 steps were far too few in our trials: G's mass drifted as one blob. The
+# authors' toy script also lowers lambda to 0.1; we keep the paper's 10.)
 PRESETS["wgangp-ring8"] = replace(
     PRESETS["vanilla-ring8"],
     name="wgangp-ring8",
     model=replace(PRESETS["vanilla-ring8"].model, d_norm="none"),
     method=PRESETS["wgangp-mnist"].method,
-    train=replace(
-        PRESETS["vanilla-ring8"].train, lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9)
-    ),
+    train=replace(PRESETS["vanilla-ring8"].train, betas=(0.5, 0.9)),
 )
 PRESETS["wgangp-fashion"] = replace(
     PRESETS["wgangp-mnist"],
