@@ -159,9 +159,7 @@ def train_one(dataset: str, epochs: int, augment_data: bool) -> tuple[dict, dict
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument(
-        "datasets", nargs="*", default=list(SHIPPED), help=" ".join(SHIPPED)
-    )
+    p.add_argument("datasets", nargs="*", default=list(SHIPPED), help=" ".join(SHIPPED))
     p.add_argument("--epochs", type=int, default=None, help="override the default")
     p.add_argument("--dest", default=str(WEIGHTS_DIR), help="output folder")
     args = p.parse_args(argv)
