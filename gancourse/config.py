@@ -125,8 +125,9 @@ class TrainConfig:
         amp: bfloat16 autocast on CUDA (ignored elsewhere).
         lr_decay: ``"none"`` or ``"linear"``: both learning rates fall linearly
             to 0 at ``steps`` (the WGAN-GP CIFAR-10 ResNet schedule).
-        eval_every: if > 0, log the domain FID (:class:`gancourse.metrics.domain.
-            DomainFID`, MNIST and Fashion-MNIST) every this many steps and at the
+        eval_every: if > 0, log the domain FID
+            (:class:`~gancourse.metrics.domain.DomainFID`, MNIST and Fashion-MNIST)
+            every this many steps and at the
             end; its time is not counted in the run's wall time.
         eval_n: generated samples per domain-FID evaluation.
         max_time_s: if > 0, stop (and save) once the run has trained this many

@@ -3,7 +3,7 @@
 The :class:`Trainer` owns what is common to all methods: device, seeds, data
 order, optimisers, the D/G step schedule, the progress bar, fixed-noise sample
 grids, JSON-lines logs, loss plots, checkpoints, exact resume, Ctrl-C and the
-NaN guard. What D and G minimise comes from a :class:`gancourse.gans.GANMethod`.
+NaN guard. What D and G minimise comes from a :class:`gancourse.gans.base.GANMethod`.
 
 One iteration (one ``step``) is Algorithm 1 of Goodfellow et al. (2014):
 ``n_d_steps`` updates of D, each on a fresh real batch and fresh ``z``, then one

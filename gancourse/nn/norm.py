@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from torch import nn
 
+#: Names accepted for ``norm`` (and ``model.d_norm``).
 NORMS = ("batch", "layer", "none")
 
 __all__ = ["NORMS", "norm_layer", "check_norm"]

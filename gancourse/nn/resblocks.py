@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from gancourse.nn.norm import check_norm, norm_layer
 
 __all__ = [
+    "Residual",
     "ResBlockUp",
     "ResBlockDown",
     "ResBlock",
@@ -76,8 +77,9 @@ def _norm_relu(norm: str, channels: int) -> list[nn.Module]:
     return [*layers, nn.ReLU()]
 
 
-class _Residual(nn.Module):
-    """``shortcut(x) + residual(x)``; subclasses fill both."""
+class Residual(nn.Module):
+    """A residual block ``x -> shortcut(x) + residual(x)`` (He et al. 2016);
+    subclasses fill both paths."""
 
     shortcut: nn.Module
     residual: nn.Module
@@ -86,7 +88,7 @@ class _Residual(nn.Module):
         return self.shortcut(x) + self.residual(x)
 
 
-class ResBlockUp(_Residual):
+class ResBlockUp(Residual):
     """Generator block: ``(N, in_ch, H, W) -> (N, out_ch, 2H, 2W)``.
 
     Residual: norm, ReLU, nearest upsample x2, conv 3x3, norm, ReLU, conv 3x3.
@@ -109,7 +111,7 @@ class ResBlockUp(_Residual):
         )
 
 
-class ResBlockDown(_Residual):
+class ResBlockDown(Residual):
     """Critic block: ``(N, in_ch, H, W) -> (N, out_ch, H/2, W/2)`` (``H`` even).
 
     Residual: norm, ReLU, conv 3x3 (``in_ch -> in_ch``), norm, ReLU, conv 3x3
@@ -129,7 +131,7 @@ class ResBlockDown(_Residual):
         self.shortcut = nn.Sequential(_conv1x1(in_ch, out_ch), nn.AvgPool2d(2))
 
 
-class ResBlock(_Residual):
+class ResBlock(Residual):
     """Critic block without resampling: ``(N, in_ch, H, W) -> (N, out_ch, H, W)``.
 
     Residual: norm, ReLU, conv 3x3, norm, ReLU, conv 3x3. Shortcut: the identity
@@ -148,7 +150,7 @@ class ResBlock(_Residual):
         self.shortcut = nn.Identity() if in_ch == out_ch else _conv1x1(in_ch, out_ch)
 
 
-class FirstResBlockDown(_Residual):
+class FirstResBlockDown(Residual):
     """The critic's first block: ``(N, C, H, W) -> (N, out_ch, H/2, W/2)``.
 
     Residual: conv 3x3, ReLU, conv 3x3, mean pool 2x2 (no activation on the raw
