@@ -254,10 +254,9 @@ def show_pretrained(name: str, n: int = 64, seed: int = 0):
     record has one). Returns the generator."""
     import matplotlib.pyplot as plt
 
-    from gancourse.pretrained import load_pretrained, pretrained_info
+    from gancourse.pretrained import load_pretrained
 
-    G, _ = load_pretrained(name)
-    info = pretrained_info(name)
+    G, info = load_pretrained(name)
     z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         x_fake = G(z)

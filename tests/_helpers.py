@@ -100,3 +100,16 @@ def assert_fail(exercise_id: str, fn, *words: str) -> CheckResult:
     for word in words:
         assert word.lower() in res.line.lower(), (word, res.line)
     return res
+
+
+def assert_one_line_verdicts(capsys, exercise_id: str, right, wrong, words) -> None:
+    """``check`` prints "✓ id: correct" for ``right`` and one "✗ id: ..." line,
+    without a traceback and mentioning each of ``words``, for ``wrong``."""
+    assert check(exercise_id, right)
+    assert capsys.readouterr().out == f"✓ {exercise_id}: correct\n"
+    assert not check(exercise_id, wrong)
+    out = capsys.readouterr().out
+    assert out.startswith(f"✗ {exercise_id}: ") and out.count("\n") == 1
+    assert "Traceback" not in out
+    for word in words:
+        assert word in out, (word, out)

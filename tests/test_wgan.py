@@ -8,6 +8,7 @@ gradient ``w`` at every input, and a quadratic one ``D(x) = |x|^2 / 2`` has grad
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -210,10 +211,8 @@ def test_method_registry_and_bad_values():
     [("batch", {nn.BatchNorm2d}), ("layer", {nn.GroupNorm}), ("none", set())],
 )
 def test_dcgan_critic_norm_option(norm, kinds):
-    cfg = PRESETS["dcgan-mnist"].model
-    D = build_discriminator(
-        cfg.__class__(**{**cfg.__dict__, "d_norm": norm}), (1, 28, 28)
-    )
+    m = replace(PRESETS["dcgan-mnist"].model, d_norm=norm)
+    D = build_discriminator(m, (1, 28, 28))
     found = {
         type(m) for m in D.modules() if isinstance(m, (nn.BatchNorm2d, nn.GroupNorm))
     }

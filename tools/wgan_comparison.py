@@ -99,8 +99,6 @@ def collect(runs: Path, seconds: float, elapsed: float | None) -> dict:
             "samples": str(fig.relative_to(ROOT)),
             "curve": curve,
         }
-    import torch as _t
-
     return {
         "what": "DCGAN vs WGAN vs WGAN-GP on Fashion-MNIST at equal wall time; "
         "domain FID in LeNet-Fashion features (1,000 samples, seed 0, against the "
@@ -109,7 +107,7 @@ def collect(runs: Path, seconds: float, elapsed: float | None) -> dict:
         "concurrency": "the three runs ran at the same time, one torch thread each",
         "elapsed_s": elapsed,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "torch": _t.__version__,
+        "torch": torch.__version__,
         "date": datetime.date.today().isoformat(),
         "command": "python tools/wgan_comparison.py --seconds " + f"{seconds:g}",
         "runs": out,

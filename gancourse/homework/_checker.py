@@ -335,6 +335,24 @@ def diagnose(
     return None
 
 
+def diagnose_value(
+    got: Any,
+    args: Sequence[Any],
+    mistakes: Sequence[Mistake],
+    same: Callable[[Any, Any], bool],
+) -> Mistake | None:
+    """:func:`diagnose` for answers that are plain numbers (or tuples of them):
+    the first mistake whose output on ``args`` satisfies ``same(got, output)``."""
+    for mistake in mistakes:
+        try:
+            want = mistake.fn(*args)
+        except Exception:  # a mistake that does not apply to these inputs
+            continue
+        if same(got, want):
+            return mistake
+    return None
+
+
 def run_check(exercise: Exercise, fn: Any) -> CheckResult:
     """Run ``exercise.check_fn(fn)`` and turn its outcome into a :class:`CheckResult`.
 

@@ -36,6 +36,7 @@ from gancourse.homework._checker import (
     call_learner,
     check_scalar_loss,
     diagnose,
+    diagnose_value,
     expect_close,
     expect_dtype,
     expect_finite,
@@ -1001,6 +1002,13 @@ def _w1_close(got: float, want: float) -> bool:
     return math.isclose(got, want, rel_tol=1e-5, abs_tol=1e-6)
 
 
+def _w1_same(got: float, output: Any) -> bool:
+    try:
+        return _w1_close(got, float(output))
+    except (TypeError, ValueError, RuntimeError):  # output is not one number
+        return False
+
+
 def check_wasserstein_1d(fn: Callable[..., Any]) -> None:
     """``fn(a, b)`` on 1-D float64 arrays must equal :func:`wasserstein_1d`."""
     for case in _w1_cases():
@@ -1018,13 +1026,9 @@ def check_wasserstein_1d(fn: Callable[..., Any]) -> None:
             raise Failure(f"{what} is {got}", case.hint or _W1_HINT)
         want = wasserstein_1d(*case.args)
         if not _w1_close(got, want):
-            for mistake in _W1_MISTAKES:
-                try:
-                    value = float(mistake.fn(*case.args))
-                except Exception:  # a mistake that does not apply to these inputs
-                    continue
-                if _w1_close(got, value):
-                    raise Failure(mistake.message, mistake.hint)
+            mistake = diagnose_value(got, case.args, _W1_MISTAKES, _w1_same)
+            if mistake is not None:
+                raise Failure(mistake.message, mistake.hint)
             raise Failure(
                 f"{what} is wrong (got {got:.6g}, expected {want:.6g})",
                 case.hint or _W1_HINT,

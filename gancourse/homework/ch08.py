@@ -24,6 +24,7 @@ from gancourse.homework._checker import (
     Failure,
     Mistake,
     call_learner,
+    diagnose_value,
 )
 
 __all__ = ["EXERCISES", "frechet_distance", "inception_score", "kid"]
@@ -108,14 +109,10 @@ def _diagnose(got: Any, args: Sequence[Any], mistakes: Sequence[Mistake]) -> Non
     Only finite outputs are compared: a NaN can come from many bugs, so it gets
     its own message rather than a guess.
     """
-    for mistake in mistakes:
-        try:
-            with np.errstate(all="ignore"):
-                want = mistake.fn(*args)
-        except Exception:  # a mistake that does not apply to these inputs
-            continue
-        if _same(got, want):
-            raise Failure(mistake.message, mistake.hint)
+    with np.errstate(all="ignore"):
+        mistake = diagnose_value(got, args, mistakes, _same)
+    if mistake is not None:
+        raise Failure(mistake.message, mistake.hint)
 
 
 def _fmt(v: float) -> str:
