@@ -22,9 +22,19 @@ from typing import Any
 import torch
 
 FORMAT = "gancourse"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: named networks (``nets``, ``ema``, ``opt`` per group), the method's own
+config section, ``data_state``, ``fixed_inputs``. Files of version 1 (``G``,
+``D``, ``G_ema``, ``opt_g``, ``opt_d``, ``fixed_z``, a flat method config) are
+read through :func:`upgrade_checkpoint`."""
 
-__all__ = ["CheckpointError", "save_atomic", "load_checkpoint", "FORMAT"]
+__all__ = [
+    "CheckpointError",
+    "save_atomic",
+    "load_checkpoint",
+    "upgrade_checkpoint",
+    "FORMAT",
+]
 
 
 class CheckpointError(RuntimeError):
@@ -109,3 +119,57 @@ def load_checkpoint(
             )
         )
     return ckpt
+
+
+# keys of the version-1 flat configs that the per-method / per-arch dataclasses
+# dropped: their values were ignored by the methods and archs that did not use them
+_V1_METHOD_KEYS = ("g_loss", "n_d_steps", "clip_c", "gp_lambda", "gp_side")
+_V1_MODEL_KEYS = ("img_channels", "img_size", "g_width", "d_width", "d_norm")
+
+
+def _upgrade_config_v1(cfg: dict[str, Any]) -> dict[str, Any]:
+    from dataclasses import fields
+
+    from gancourse.gans import METHODS
+    from gancourse.models import ARCHS
+
+    cfg = {k: dict(v) if isinstance(v, dict) else v for k, v in cfg.items()}
+    method = cfg.get("method", {})
+    keep = {f.name for f in fields(METHODS[method.get("name", "vanilla")].Config)}
+    cfg["method"] = {
+        k: v for k, v in method.items() if k in keep or k not in _V1_METHOD_KEYS
+    }
+    model = cfg.get("model", {})
+    keep = {f.name for f in fields(ARCHS[model.get("arch", "dcgan")].Config)}
+    cfg["model"] = {
+        k: v for k, v in model.items() if k in keep or k not in _V1_MODEL_KEYS
+    }
+    return cfg
+
+
+def upgrade_checkpoint(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint dict in the current format (a copy if it was older).
+
+    Version 1 (the two-network core) becomes version 2: ``G``/``D`` ->
+    ``nets``, ``G_ema`` -> ``ema``, ``opt_g``/``opt_d`` -> ``opt``, ``epoch`` /
+    ``cursor`` -> ``data_state``, ``fixed_z`` -> ``fixed_inputs``, and the flat
+    method / model config loses the keys its method / arch does not have.
+    """
+    version = ckpt.get("format_version", 1)
+    if version >= 2:
+        return ckpt
+    new = dict(ckpt)
+    new["format_version"] = 2
+    new["config"] = _upgrade_config_v1(ckpt["config"])
+    if ckpt.get("kind") == "pretrained":
+        new["nets"] = {"G": new.pop("G")}
+        return new
+    new["nets"] = {"G": new.pop("G"), "D": new.pop("D")}
+    ema = new.pop("G_ema", None)
+    new["ema"] = {"G": ema} if ema is not None else {}
+    new["opt"] = {"G": new.pop("opt_g"), "D": new.pop("opt_d")}
+    new["data_state"] = {"epoch": new.pop("epoch"), "cursor": new.pop("cursor")}
+    new["fixed_inputs"] = {"z": new.pop("fixed_z")}
+    history = new.pop("history", [])
+    new["evals"] = [r for r in history if "fid" in r]
+    return new

@@ -31,11 +31,35 @@ def _train(args: argparse.Namespace) -> int:
 
     command = "gancourse " + " ".join(shlex.quote(a) for a in args.argv)
     if args.resume:
+        if args.preset or args.fast:
+            raise UsageError(
+                "--resume continues a run with its own config: drop --preset / "
+                "--fast (change safe settings with --set, e.g. train.steps=N)"
+            )
+        if args.out:
+            last = Path(args.out) / "last.pt"
+            if (
+                last.exists()
+                and Path(args.out).resolve() != Path(args.resume).parent.resolve()
+                and not args.overwrite
+            ):
+                raise UsageError(
+                    f"{args.out} already holds a checkpoint; pick another --out "
+                    "(--overwrite replaces it)"
+                )
         trainer = Trainer.resume(
-            args.resume, device=args.device, progress=not args.no_progress
+            args.resume,
+            out_dir=args.out,
+            overrides=args.set or [],
+            device=args.device,
+            progress=not args.no_progress,
         )
         steps = args.steps or trainer.cfg.train.steps
-        print(f"resuming {trainer.cfg.name} at step {trainer.step} of {steps}")
+        if trainer.world.is_main:
+            print(
+                f"resuming {trainer.cfg.name} at step {trainer.step} of {steps} "
+                f"-> {trainer.out_dir}"
+            )
     else:
         if not args.preset:
             raise UsageError("give --preset NAME (see `gancourse presets`) or --resume")
@@ -54,34 +78,45 @@ def _train(args: argparse.Namespace) -> int:
             cfg, out, device=args.device, progress=not args.no_progress, command=command
         )
         steps = args.steps or cfg.train.steps
-        print(f"training {cfg.name} for {steps} steps on {trainer.device} -> {out}")
-    trainer.fit(steps)
-    print(
-        f"done: step {trainer.step}, {trainer.wall_time_s:.1f} s; "
-        f"checkpoint {trainer.ckpt_path}"
-    )
+        if trainer.world.is_main:
+            print(
+                f"training {cfg.name} for {steps} steps on {trainer.device}"
+                + (
+                    f" x {trainer.world.size} processes"
+                    if trainer.world.size > 1
+                    else ""
+                )
+                + f" -> {out}"
+            )
+    try:
+        trainer.fit(steps)
+    finally:
+        from gancourse.distributed import close_world
+
+        close_world(trainer.world)
+    if trainer.world.is_main:
+        print(
+            f"done: step {trainer.step}, {trainer.wall_time_s:.1f} s; "
+            f"checkpoint {trainer.ckpt_path}"
+        )
     return 0
 
 
-def _sample(args: argparse.Namespace) -> int:
-    import torch
-
+def _load_sampler(spec: str, device: str = "cpu", ema: bool = True):
+    """A run's checkpoint or a shipped model's name -> Sampler."""
     from gancourse.checkpoint import load_checkpoint
-    from gancourse.pretrained import (
-        available,
-        generator_from_checkpoint,
-        load_pretrained,
-    )
+    from gancourse.pretrained import available, load_sampler, sampler_from_checkpoint
+
+    if not Path(spec).exists() and spec in available():
+        return load_sampler(spec, device)
+    return sampler_from_checkpoint(load_checkpoint(spec), device=device, ema=ema)
+
+
+def _sample(args: argparse.Namespace) -> int:
     from gancourse.viz import save_samples
 
-    if not Path(args.ckpt).exists() and args.ckpt in available():
-        G, _ = load_pretrained(args.ckpt)
-    else:
-        G = generator_from_checkpoint(load_checkpoint(args.ckpt), ema=not args.no_ema)
-    g = torch.Generator().manual_seed(args.seed)
-    z = torch.randn(args.n, G.z_dim, generator=g)
-    with torch.no_grad():
-        x = G(z)
+    sampler = _load_sampler(args.ckpt, ema=not args.no_ema)
+    x = sampler.sample(args.n, seed=args.seed)
     path = save_samples(x, args.out)
     print(f"wrote {args.n} samples to {path}")
     return 0
@@ -93,11 +128,13 @@ def _export(args: argparse.Namespace) -> int:
         FORMAT_VERSION,
         load_checkpoint,
         save_atomic,
+        upgrade_checkpoint,
     )
-    from gancourse.pretrained import generator_state
+    from gancourse.pretrained import exported_states
 
-    ckpt = load_checkpoint(args.ckpt, kind="train")
-    weights, state = generator_state(ckpt)
+    ckpt = upgrade_checkpoint(load_checkpoint(args.ckpt, kind="train"))
+    states = exported_states(ckpt)
+    weights = ", ".join(key for key, _ in states.values())
     info = {
         "name": args.name,
         "command": ckpt.get("command"),
@@ -118,8 +155,12 @@ def _export(args: argparse.Namespace) -> int:
         "version": __version__,
         "config": ckpt["config"],
         "sample_shape": ckpt["sample_shape"],
-        # float16 halves the file; G runs in float32 after loading
-        "G": {k: v.half() if v.is_floating_point() else v for k, v in state.items()},
+        "spec": ckpt.get("spec"),
+        # float16 halves the file; the networks run in float32 after loading
+        "nets": {
+            name: {k: v.half() if v.is_floating_point() else v for k, v in st.items()}
+            for name, (_, st) in states.items()
+        },
         "info": info,
     }
     save_atomic(out, dest / f"{args.name}.pt")
@@ -131,29 +172,23 @@ def _export(args: argparse.Namespace) -> int:
 def _eval_record(ckpt: dict) -> dict:
     """The domain FIDs a run logged (``train.eval_every``), for the export record:
     ``{"domain_fid": {...}, "curve": [{"step", "fid", "wasserstein"?}, ...]}``,
-    where ``wasserstein`` is the critic's estimate averaged over the steps since
-    the previous evaluation. Empty when the run logged none."""
+    where ``wasserstein`` is the critic's estimate averaged over the logged
+    records since the previous evaluation. Empty when the run logged none."""
     from gancourse.config import Config
     from gancourse.metrics.domain import DOMAIN_JUDGES
     from gancourse.train import EVAL_REFERENCE_MAX
 
-    history = ckpt.get("history") or []
-    evals = [i for i, r in enumerate(history) if "fid" in r]
+    evals = ckpt.get("evals") or []
     if not evals:
         return {}
     cfg = Config.from_dict(ckpt["config"])
-    curve, start = [], 0
-    for i in evals:
-        r = history[i]
+    curve = []
+    for r in evals:
         point = {"step": r["step"], "fid": round(r["fid"], 3)}
-        window = [
-            h["wasserstein"] for h in history[start : i + 1] if "wasserstein" in h
-        ]
-        if window:
-            point["wasserstein"] = round(sum(window) / len(window), 4)
+        if "wasserstein" in r:
+            point["wasserstein"] = round(r["wasserstein"], 4)
         curve.append(point)
-        start = i + 1
-    last = history[evals[-1]]
+    last = evals[-1]
     return {
         "domain_fid": {
             "fid": round(last["fid"], 3),
@@ -203,21 +238,11 @@ def _real_source(spec: str, n: int | None):
 
 def _fake_source(spec: str, n: int, seed: int, device: str):
     """``--fake``: a checkpoint (run or shipped name) or a folder of images."""
-    from gancourse.checkpoint import load_checkpoint
     from gancourse.metrics import FolderImages, GeneratorSamples
-    from gancourse.pretrained import (
-        available,
-        generator_from_checkpoint,
-        load_pretrained,
-    )
 
     if Path(spec).is_dir():
         return FolderImages(spec)
-    if not Path(spec).exists() and spec in available():
-        G, _ = load_pretrained(spec, device)
-    else:
-        G = generator_from_checkpoint(load_checkpoint(spec), device=device)
-    return GeneratorSamples(G, n, seed=seed)
+    return GeneratorSamples(_load_sampler(spec, device), n, seed=seed)
 
 
 def _metric_options(p: argparse.ArgumentParser) -> None:

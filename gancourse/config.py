@@ -1,13 +1,20 @@
 """Configs: frozen dataclasses, named presets, ``.fast()`` copies, dotted overrides.
 
-A :class:`Config` is everything that determines a run: data, model sizes, the
-method (what D and G minimise) and the training schedule. It is frozen, so a
-run's config cannot drift after the Trainer starts; every checkpoint stores
+A :class:`Config` is everything that determines a run: data, model, the method
+(what the networks minimise) and the training schedule. It is frozen, so a run's
+config cannot drift after the Trainer starts; every checkpoint stores
 ``cfg.to_dict()`` and can rebuild the exact config with :meth:`Config.from_dict`.
 
-Presets are named, e.g. ``PRESETS["dcgan-mnist"]``. ``cfg.fast()`` returns the
-tiny copy that tests and ``GANCOURSE_FAST=1`` use. Unknown keys are errors that
-list the valid keys, so a typo in ``--set train.stpes=10`` never passes silently.
+Two sections are *polymorphic*: ``method`` is a dataclass of the chosen method's
+own parameters (``method.name`` picks it, see :data:`gancourse.gans.METHODS`), and
+``model`` a dataclass of the chosen architecture's (``model.arch``, see
+:data:`gancourse.models.ARCHS`). So ``method.clip_c`` exists for ``wgan`` and is
+an error for ``wgan-gp``, and the error lists the keys that do exist.
+
+Presets are named, e.g. ``PRESETS["dcgan-mnist"]`` (:mod:`gancourse.presets`).
+``cfg.fast()`` returns the tiny copy that tests and ``GANCOURSE_FAST=1`` use.
+Values out of range (a batch size of 0, a negative learning rate) are
+:class:`ConfigError` s when the config is made, not failures deep in PyTorch.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ __all__ = [
     "PRESETS",
     "get_preset",
     "fast_mode",
+    "method_config",
+    "model_config",
 ]
 
 
@@ -34,75 +43,105 @@ class ConfigError(ValueError):
     """A config key or value that does not exist or does not fit."""
 
 
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
 @dataclass(frozen=True)
 class DataConfig:
-    """Which data to train on.
+    """Which data to train on, and how it reaches the networks.
 
     Attributes:
-        name: ``"mnist"``, ``"fashion-mnist"`` or ``"ring8"`` (see
-            :func:`gancourse.data.load_dataset`).
-        split: ``"train"`` or ``"test"``.
-        batch_size: real samples per D step (and fake samples per G step).
+        name: ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"``, ``"ring8"``, or a
+            folder of the user's images: ``"folder"`` (class = sub-folder),
+            ``"paired"`` (Pix2Pix layout, A|B side by side) or ``"unpaired"``
+            (CycleGAN layout); see :func:`gancourse.data.source.build_source`.
+        root: the folder, for ``folder`` / ``paired`` / ``unpaired``.
+        split: ``"train"`` or ``"test"`` (paired data also ``"val"``).
+        batch_size: the *global* batch ``B``: with ``W`` processes each takes
+            ``B / W`` samples, and gradient accumulation (``train.accum``) splits
+            that further; the gradient is always that of the mean over ``B``.
         limit: use only the first ``limit`` examples (``None``: all of them).
+        image_size: side of the images fed to the model (folder data is resized
+            and cropped to it); ``None``: the dataset's own size.
+        load_size: folder data: resize to this side before a random crop of
+            ``image_size`` (Pix2Pix's jitter: 286 then 256); ``None``: no jitter.
+        flip: folder data: random horizontal flips.
+        direction: paired data: ``"AtoB"`` (``x_src`` = left half) or ``"BtoA"``.
+        balanced: draw each class equally often (a class-balanced sampler) instead
+            of a permutation of the data per epoch.
+        loader: ``"auto"`` (tensors in device memory for the named small
+            datasets, a streaming ``DataLoader`` for folders), ``"memory"`` or
+            ``"stream"``.
+        workers: ``DataLoader`` worker processes of the streaming path.
     """
 
     name: str = "mnist"
+    root: str | None = None
     split: str = "train"
     batch_size: int = 64
     limit: int | None = None
+    image_size: int | None = None
+    load_size: int | None = None
+    flip: bool = False
+    direction: str = "AtoB"
+    balanced: bool = False
+    loader: str = "auto"
+    workers: int = 2
+
+    def __post_init__(self):
+        _require(
+            self.batch_size >= 1,
+            f"data.batch_size must be >= 1, got {self.batch_size}",
+        )
+        _require(
+            self.limit is None or self.limit >= 1,
+            f"data.limit must be >= 1 or none, got {self.limit}",
+        )
+        _require(
+            self.loader in ("auto", "memory", "stream"),
+            f"data.loader must be auto, memory or stream, got {self.loader!r}",
+        )
+        _require(
+            self.direction in ("AtoB", "BtoA"),
+            f"data.direction must be AtoB or BtoA, got {self.direction!r}",
+        )
+        _require(self.workers >= 0, f"data.workers must be >= 0, got {self.workers}")
+        for key in ("image_size", "load_size"):
+            v = getattr(self, key)
+            _require(v is None or v >= 1, f"data.{key} must be >= 1, got {v}")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture and sizes of G and D.
+    """Base of every architecture's config: ``arch`` picks the subclass.
+
+    The subclasses (one per family, e.g. :class:`gancourse.models.dcgan.DCGANConfig`)
+    add their own sizes; :data:`gancourse.models.ARCHS` maps ``arch`` to them.
 
     Attributes:
-        arch: ``"mlp"``, ``"dcgan"`` or ``"resnet"`` (see :mod:`gancourse.models`).
+        arch: ``"mlp"``, ``"dcgan"``, ``"resnet"``, ... (see :mod:`gancourse.models`).
         z_dim: dimension of the latent code ``z ~ N(0, I)``.
-        img_channels: image channels ``C`` (1 for MNIST); ignored for 2-D toy data.
-        img_size: image side ``H = W``; DCGAN supports 28, 32 and 64.
-        g_width: MLP hidden width / DCGAN base channel count of G.
-        d_width: the same for D.
-        d_norm: normalisation of D's hidden layers: ``"batch"`` (DCGAN),
-            ``"layer"`` or ``"none"``. A WGAN-GP critic must not use ``"batch"``:
-            batch statistics break the per-sample gradient penalty (Gulrajani et
-            al. 2017, section 4). See :mod:`gancourse.nn.norm`.
     """
 
     arch: str = "dcgan"
     z_dim: int = 100
-    img_channels: int = 1
-    img_size: int = 28
-    g_width: int = 64
-    d_width: int = 64
-    d_norm: str = "batch"
+
+    def __post_init__(self):
+        _require(self.z_dim >= 1, f"model.z_dim must be >= 1, got {self.z_dim}")
 
 
 @dataclass(frozen=True)
 class MethodConfig:
-    """The training objective (see :mod:`gancourse.gans`).
+    """Base of every method's parameters: ``name`` picks the subclass.
 
-    Attributes:
-        name: ``"vanilla"`` (Goodfellow et al. 2014), ``"wgan"`` (weight clipping,
-            Arjovsky et al. 2017) or ``"wgan-gp"`` (gradient penalty, Gulrajani
-            et al. 2017).
-        g_loss: vanilla only: ``"nonsaturating"`` (what everyone trains with) or
-            ``"minimax"`` (the saturating loss of eq. 1, for demonstrations).
-        n_d_steps: discriminator (critic) updates per generator update; the WGAN
-            papers' ``n_critic = 5``.
-        clip_c: wgan only: every critic weight is clipped to ``[-c, c]`` after
-            each critic step (Algorithm 1, ``c = 0.01``).
-        gp_lambda: wgan-gp only: the penalty weight ``lambda`` (Algorithm 1, 10).
-        gp_side: wgan-gp only: ``"two-sided"`` ``(||grad|| - 1)^2`` as in the
-            paper, or ``"one-sided"`` ``max(0, ||grad|| - 1)^2`` (its appendix).
+    Each method module defines its own subclass (e.g.
+    :class:`gancourse.gans.wgangp.WGANGPConfig`); :data:`gancourse.gans.METHODS`
+    maps ``name`` to the method, whose ``Config`` attribute is that subclass.
     """
 
     name: str = "vanilla"
-    g_loss: str = "nonsaturating"
-    n_d_steps: int = 1
-    clip_c: float = 0.01
-    gp_lambda: float = 10.0
-    gp_side: str = "two-sided"
 
 
 @dataclass(frozen=True)
@@ -110,25 +149,38 @@ class TrainConfig:
     """The schedule, optimisers and bookkeeping of :class:`gancourse.train.Trainer`.
 
     Attributes:
-        steps: generator updates to run (each preceded by ``n_d_steps`` D updates).
+        steps: training steps; one step runs every phase of the method once
+            (e.g. ``n_d_steps`` updates of D, then one of G).
         optimizer: ``"adam"`` or ``"rmsprop"`` (see :data:`gancourse.train.OPTIMIZERS`).
-        lr_g, lr_d: learning rates of G and D.
+        lr_g, lr_d: learning rates of the method's optimiser groups ``G`` and
+            ``D`` (unequal rates are TTUR, Heusel et al. 2017).
         betas: Adam's ``(beta1, beta2)``; DCGAN uses ``(0.5, 0.999)`` because the
             default ``beta1 = 0.9`` oscillates (Radford et al. 2016, section 4).
         seed: seeds parameters, data order and noise.
-        sample_every: save a fixed-noise sample grid every this many steps.
-        log_every: append a JSON line of losses every this many steps.
+        sample_every: save a fixed-input sample grid every this many steps.
+        log_every: log the mean of each logged number over the last
+            ``log_every`` steps (and check them for NaN) every this many steps.
         ckpt_every: write ``last.pt`` every this many steps (and at the end).
-        n_samples: size of the fixed-noise grid.
-        ema_decay: if > 0, keep an exponential moving average of G's weights.
+        n_samples: size of the fixed-input grid.
+        ema_decay: if > 0, keep an exponential moving average of the networks
+            the method names (G), used for samples and export.
+        ema_start: the average copies the weights until this step, then averages.
         device: ``"auto"`` (cuda, then mps, then cpu) or a torch device string.
-        amp: bfloat16 autocast on CUDA (ignored elsewhere).
+        amp: bfloat16 autocast (on CUDA, and on the CPU).
+        compile: ``torch.compile`` each network, except those the method
+            differentiates twice (a gradient-penalty critic stays eager).
+        channels_last: networks and image batches in channels-last memory format.
+        accum: gradient accumulation: each process's share of the batch is run in
+            this many micro-batches before each optimiser step.
         lr_decay: ``"none"`` or ``"linear"``: both learning rates fall linearly
-            to 0 at ``steps`` (the WGAN-GP CIFAR-10 ResNet schedule).
+            to 0 at ``steps``, starting at ``lr_decay_start`` (0: from the first
+            step, the WGAN-GP CIFAR-10 schedule; CycleGAN and Pix2Pix keep the
+            rate constant for half the steps, then decay).
+        lr_decay_start: the step at which the linear decay begins.
         eval_every: if > 0, log the domain FID
             (:class:`~gancourse.metrics.domain.DomainFID`, MNIST and Fashion-MNIST)
-            every this many steps and at the
-            end; its time is not counted in the run's wall time.
+            every this many steps and at the end; its time is not counted in the
+            run's wall time.
         eval_n: generated samples per domain-FID evaluation.
         max_time_s: if > 0, stop (and save) once the run has trained this many
             seconds in all, even before ``steps``: for comparisons at equal wall
@@ -146,12 +198,46 @@ class TrainConfig:
     ckpt_every: int = 1000
     n_samples: int = 64
     ema_decay: float = 0.0
+    ema_start: int = 0
     device: str = "auto"
     amp: bool = False
+    compile: bool = False
+    channels_last: bool = False
+    accum: int = 1
     lr_decay: str = "none"
+    lr_decay_start: int = 0
     eval_every: int = 0
     eval_n: int = 1000
     max_time_s: float = 0.0
+
+    def __post_init__(self):
+        _require(self.steps >= 0, f"train.steps must be >= 0, got {self.steps}")
+        for key in ("lr_g", "lr_d"):
+            v = getattr(self, key)
+            _require(v >= 0, f"train.{key} must be >= 0, got {v}")
+        _require(
+            len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas),
+            f"train.betas must be two numbers in [0, 1), got {self.betas}",
+        )
+        for key in ("sample_every", "log_every", "ckpt_every", "n_samples", "accum"):
+            v = getattr(self, key)
+            _require(v >= 1, f"train.{key} must be >= 1, got {v}")
+        _require(
+            0 <= self.ema_decay < 1,
+            f"train.ema_decay must be in [0, 1), got {self.ema_decay}",
+        )
+        _require(
+            self.lr_decay in ("none", "linear"),
+            f"train.lr_decay must be none or linear, got {self.lr_decay!r}",
+        )
+        _require(
+            0 <= self.lr_decay_start <= max(self.steps - 1, 0),
+            f"train.lr_decay_start must be in [0, train.steps), got "
+            f"{self.lr_decay_start} with train.steps={self.steps}",
+        )
+        for key in ("ema_start", "eval_every", "eval_n", "max_time_s"):
+            v = getattr(self, key)
+            _require(v >= 0, f"train.{key} must be >= 0, got {v}")
 
 
 @dataclass(frozen=True)
@@ -160,8 +246,8 @@ class Config:
 
     name: str = "custom"
     data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    method: MethodConfig = field(default_factory=MethodConfig)
+    model: ModelConfig = field(default_factory=lambda: model_config("dcgan"))
+    method: MethodConfig = field(default_factory=lambda: method_config("vanilla"))
     train: TrainConfig = field(default_factory=TrainConfig)
 
     # -- conversions -------------------------------------------------------------
@@ -172,20 +258,24 @@ class Config:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Config:
         """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
-        _check_keys(d, cls, "config")
+        _check_keys(d, [f.name for f in fields(cls)], "config")
         kwargs: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in d:
                 continue
-            sub_cls = _SECTIONS.get(f.name)
-            if sub_cls is None:
-                kwargs[f.name] = d[f.name]
-            else:
-                sub = d[f.name]
-                _check_keys(sub, sub_cls, f.name)
-                kwargs[f.name] = sub_cls(
-                    **{k: _coerce(sub_cls, k, v) for k, v in sub.items()}
+            if f.name == "name":
+                kwargs["name"] = d["name"]
+                continue
+            sub = d[f.name]
+            if not isinstance(sub, dict):
+                raise ConfigError(
+                    f"{f.name} must be a mapping, got {type(sub).__name__}"
                 )
+            sub_cls = _section_class(f.name, sub)
+            _check_keys(sub, [g.name for g in fields(sub_cls)], _where(f.name, sub_cls))
+            kwargs[f.name] = sub_cls(
+                **{k: _coerce(sub_cls, k, v) for k, v in sub.items()}
+            )
         return cls(**kwargs)
 
     # -- variants ----------------------------------------------------------------
@@ -193,7 +283,9 @@ class Config:
         """Return a copy with dotted keys set, e.g. ``["train.steps=200"]``.
 
         Values given as strings are parsed to the field's type
-        (``"train.betas=0.5,0.999"``, ``"data.limit=none"``).
+        (``"train.betas=0.5,0.999"``, ``"data.limit=none"``). Setting
+        ``method.name`` or ``model.arch`` switches to that method's (arch's)
+        dataclass, keeping the values of the keys both have.
         """
         if isinstance(assignments, dict):
             items = list(assignments.items())
@@ -207,6 +299,8 @@ class Config:
                     )
                 k, v = a.split("=", 1)
                 items.append((k.strip(), v.strip()))
+        # switch the polymorphic sections first, so that their keys can follow
+        items.sort(key=lambda kv: kv[0] not in ("method.name", "model.arch"))
         cfg = self
         for key, value in items:
             cfg = _set_dotted(cfg, key, value)
@@ -219,17 +313,18 @@ class Config:
         what tests and ``GANCOURSE_FAST=1`` runs use. It shows the code works, not
         what the model can do.
         """
-        cap = 64 if self.model.arch == "mlp" else 16
-        small_width = min(self.model.g_width, cap)
+        model = self.model
+        cap = 64 if model.arch == "mlp" else 16
+        widths = {
+            f.name: min(getattr(model, f.name), cap)
+            for f in fields(model)
+            if f.name in ("g_width", "d_width")
+        }
         return replace(
             self,
             name=self.name if self.name.endswith("-fast") else f"{self.name}-fast",
             data=replace(self.data, limit=min(self.data.limit or 2048, 2048)),
-            model=replace(
-                self.model,
-                g_width=small_width,
-                d_width=min(self.model.d_width, cap),
-            ),
+            model=replace(model, **widths),
             train=replace(
                 self.train,
                 steps=min(self.train.steps, 200),
@@ -237,6 +332,7 @@ class Config:
                 log_every=10,
                 ckpt_every=100,
                 n_samples=min(self.train.n_samples, 64),
+                lr_decay_start=min(self.train.lr_decay_start, 100),
             ),
         )
 
@@ -247,6 +343,45 @@ _SECTIONS = {
     "method": MethodConfig,
     "train": TrainConfig,
 }
+# polymorphic sections: the key that picks the dataclass
+_SELECTOR = {"model": "arch", "method": "name"}
+
+
+def method_config(name: str, **params: Any) -> MethodConfig:
+    """The parameter dataclass of method ``name`` with ``params`` set, e.g.
+    ``method_config("wgan-gp", gp_lambda=10.0)``."""
+    return _section_class("method", {"name": name})(name=name, **params)
+
+
+def model_config(arch: str, **params: Any) -> ModelConfig:
+    """The config dataclass of architecture ``arch``, e.g.
+    ``model_config("dcgan", img_size=32)``."""
+    return _section_class("model", {"arch": arch})(arch=arch, **params)
+
+
+def _section_class(section: str, d: dict[str, Any]) -> type:
+    """The dataclass of a section: fixed, or chosen by ``name`` / ``arch``."""
+    if section not in _SELECTOR:
+        return _SECTIONS[section]
+    key = _SELECTOR[section]
+    if section == "method":
+        from gancourse.gans import METHODS as table
+    else:
+        from gancourse.models import ARCHS as table
+    default = _SECTIONS[section].__dataclass_fields__[key].default
+    choice = d.get(key, default)
+    if choice not in table:
+        raise ConfigError(
+            f"unknown {section}.{key} {choice!r}; choose one of {', '.join(table)}"
+        )
+    return table[choice].Config
+
+
+def _where(section: str, cls: type) -> str:
+    key = _SELECTOR.get(section)
+    if key is None:
+        return section
+    return f"{section} ({key}={cls.__dataclass_fields__[key].default})"
 
 
 def _jsonable(x: Any) -> Any:
@@ -257,10 +392,9 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-def _check_keys(d: Any, cls: type, where: str) -> None:
+def _check_keys(d: Any, valid: list[str], where: str) -> None:
     if not isinstance(d, dict):
         raise ConfigError(f"{where} must be a mapping, got {type(d).__name__}")
-    valid = [f.name for f in fields(cls)]
     unknown = sorted(set(d) - set(valid))
     if unknown:
         raise ConfigError(
@@ -281,7 +415,10 @@ def _coerce(cls: type, key: str, value: Any) -> Any:
     t = _field_type(cls, key)
     if t.startswith("tuple"):
         if isinstance(value, str):
-            value = [float(v) for v in value.strip("()[] ").split(",")]
+            try:
+                value = [float(v) for v in value.strip("()[] ").split(",")]
+            except ValueError:
+                raise ConfigError(f"{key}={value!r} is not a valid {t}") from None
         return tuple(float(v) for v in value)
     if not isinstance(value, str):
         if "float" in t and isinstance(value, int) and not isinstance(value, bool):
@@ -316,119 +453,24 @@ def _set_dotted(cfg: Config, key: str, value: Any) -> Config:
             f"{', '.join(_SECTIONS)} (e.g. train.steps)"
         )
     section, name = parts
-    sub_cls = _SECTIONS[section]
-    _check_keys({name: None}, sub_cls, section)
     sub = getattr(cfg, section)
+    if _SELECTOR.get(section) == name:  # switch method / arch: keep shared keys
+        new_cls = _section_class(section, {name: str(value)})
+        if type(sub) is new_cls:
+            return cfg
+        keep = {
+            f.name: getattr(sub, f.name)
+            for f in fields(new_cls)
+            if f.name != name and hasattr(sub, f.name)
+        }
+        return replace(cfg, **{section: new_cls(**{name: str(value)}, **keep)})
+    sub_cls = type(sub)
+    _check_keys(
+        {name: None}, [f.name for f in fields(sub_cls)], _where(section, sub_cls)
+    )
     return replace(
         cfg, **{section: replace(sub, **{name: _coerce(sub_cls, name, value)})}
     )
-
-
-# -- presets -------------------------------------------------------------------
-# The MLP GAN of the seed snippets, corrected: logits out of D, Tanh out of G,
-# non-saturating G loss, Adam(2e-4, betas=(0.5, 0.999)).
-PRESETS: dict[str, Config] = {
-    "vanilla-mnist": Config(
-        name="vanilla-mnist",
-        data=DataConfig(name="mnist", batch_size=64),
-        model=ModelConfig(arch="mlp", z_dim=64, g_width=256, d_width=256),
-        method=MethodConfig(name="vanilla", g_loss="nonsaturating", n_d_steps=1),
-        train=TrainConfig(steps=10000, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999)),
-    ),
-    # DCGAN (Radford et al. 2016): all-convolutional, BatchNorm, Adam(2e-4, 0.5).
-    "dcgan-mnist": Config(
-        name="dcgan-mnist",
-        data=DataConfig(name="mnist", batch_size=64),
-        model=ModelConfig(arch="dcgan", z_dim=100, img_size=28, g_width=64, d_width=64),
-        method=MethodConfig(name="vanilla", g_loss="nonsaturating", n_d_steps=1),
-        train=TrainConfig(steps=5000, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999)),
-    ),
-    # The 2-D ring of 8 Gaussians (Metz et al. 2017): mode collapse made visible.
-    "vanilla-ring8": Config(
-        name="vanilla-ring8",
-        data=DataConfig(name="ring8", batch_size=256),
-        model=ModelConfig(
-            arch="mlp", z_dim=2, img_channels=0, img_size=0, g_width=128, d_width=128
-        ),
-        method=MethodConfig(name="vanilla", g_loss="nonsaturating", n_d_steps=1),
-        train=TrainConfig(
-            steps=3000,
-            lr_g=1e-3,
-            lr_d=1e-3,
-            betas=(0.5, 0.999),
-            sample_every=500,
-            n_samples=512,
-        ),
-    ),
-    # WGAN (Arjovsky et al. 2017, Algorithm 1): the DCGAN networks (with BatchNorm,
-    # as in the paper's experiments), critic scores instead of logits, weights
-    # clipped to [-0.01, 0.01], RMSProp(5e-5), 5 critic steps per G step.
-    "wgan-mnist": Config(
-        name="wgan-mnist",
-        data=DataConfig(name="mnist", batch_size=64),
-        model=ModelConfig(arch="dcgan", z_dim=100, img_size=28, g_width=64, d_width=64),
-        method=MethodConfig(name="wgan", n_d_steps=5, clip_c=0.01),
-        train=TrainConfig(steps=3000, optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5),
-    ),
-    # WGAN-GP (Gulrajani et al. 2017, Algorithm 1): lambda = 10, 5 critic steps,
-    # Adam(1e-4, betas=(0, 0.9)), a critic with layer norm instead of BatchNorm.
-    "wgangp-mnist": Config(
-        name="wgangp-mnist",
-        data=DataConfig(name="mnist", batch_size=64),
-        model=ModelConfig(
-            arch="dcgan", z_dim=100, img_size=28, g_width=64, d_width=64, d_norm="layer"
-        ),
-        method=MethodConfig(name="wgan-gp", n_d_steps=5, gp_lambda=10.0),
-        train=TrainConfig(steps=3000, lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9)),
-    ),
-    # The paper's CIFAR-10 ResNet (Gulrajani et al. 2017, appendix F): 128 channels
-    # in G and the critic, no normalisation in the critic, Adam(2e-4, (0, 0.9))
-    # decayed linearly to 0 over 100,000 generator steps, batch 64. A GPU run.
-    # (The authors' code also doubles the batch for G's step; we keep one batch size.)
-    "wgangp-cifar10": Config(
-        name="wgangp-cifar10",
-        data=DataConfig(name="cifar10", batch_size=64),
-        model=ModelConfig(
-            arch="resnet",
-            z_dim=128,
-            img_channels=3,
-            img_size=32,
-            g_width=128,
-            d_width=128,
-            d_norm="none",
-        ),
-        method=MethodConfig(name="wgan-gp", n_d_steps=5, gp_lambda=10.0),
-        train=TrainConfig(
-            steps=100_000,
-            lr_g=2e-4,
-            lr_d=2e-4,
-            betas=(0.0, 0.9),
-            lr_decay="linear",
-            sample_every=2000,
-            log_every=100,
-            ckpt_every=2000,
-            ema_decay=0.0,
-        ),
-    ),
-}
-
-# Variants that differ from a preset above in one section only.
-# The ring again, with WGAN-GP: the same MLPs, batch, learning rate and beta1 as
-# vanilla-ring8, with beta2 = 0.9. (With the image settings, lr 1e-4 and beta1 = 0,
-# 3,000 steps were far too few in our trials: G's mass drifted as one blob. The
-# authors' toy script also lowers lambda to 0.1; we keep the paper's 10.)
-PRESETS["wgangp-ring8"] = replace(
-    PRESETS["vanilla-ring8"],
-    name="wgangp-ring8",
-    model=replace(PRESETS["vanilla-ring8"].model, d_norm="none"),
-    method=PRESETS["wgangp-mnist"].method,
-    train=replace(PRESETS["vanilla-ring8"].train, betas=(0.5, 0.9)),
-)
-PRESETS["wgangp-fashion"] = replace(
-    PRESETS["wgangp-mnist"],
-    name="wgangp-fashion",
-    data=replace(PRESETS["wgangp-mnist"].data, name="fashion-mnist"),
-)
 
 
 def fast_mode() -> bool:
@@ -436,14 +478,6 @@ def fast_mode() -> bool:
     return os.environ.get("GANCOURSE_FAST", "").strip().lower() in ("1", "true", "yes")
 
 
-def get_preset(name: str, fast: bool | None = None) -> Config:
-    """The preset called ``name``; its ``.fast()`` copy when ``fast`` (default:
-    :func:`fast_mode`). Unknown names raise :class:`ConfigError` listing presets."""
-    if name not in PRESETS:
-        raise ConfigError(
-            f"unknown preset {name!r}; available presets: {', '.join(sorted(PRESETS))}"
-        )
-    cfg = PRESETS[name]
-    if fast is None:
-        fast = fast_mode()
-    return cfg.fast() if fast else cfg
+# The presets need the method and model dataclasses, which import this module:
+# import them last (gancourse.presets holds the named configs).
+from gancourse.presets import PRESETS, get_preset  # noqa: E402

@@ -1,22 +1,25 @@
 """One training loop for every GAN method.
 
-The :class:`Trainer` owns what is common to all methods: device, seeds, data
-order, optimisers, the D/G step schedule, the progress bar, fixed-noise sample
-grids, JSON-lines logs, loss plots, checkpoints, exact resume, Ctrl-C and the
-NaN guard. What D and G minimise comes from a :class:`gancourse.gans.base.GANMethod`.
+The :class:`Trainer` owns what is common to all methods, identically: device and
+processes (torchrun), seeds, data order, optimisers, the phase loop with
+``requires_grad`` per phase, AMP, ``torch.compile``, gradient accumulation, EMA,
+learning-rate schedules, the NaN guard, the progress bar, fixed-input sample
+grids, JSON-lines logs, loss plots, checkpoints, exact resume, Ctrl-C and the time
+budget. What the networks minimise, and in which phases, comes from a
+:class:`gancourse.gans.base.GANMethod`; the Trainer never knows which one.
 
-One iteration (one ``step``) is Algorithm 1 of Goodfellow et al. (2014):
-``n_d_steps`` updates of D, each on a fresh real batch and fresh ``z``, then one
-update of G on *fresh* ``z``. (A common shortcut reuses the fakes D has just
-seen for G's step; that couples the two updates and is not what the algorithm
-says, so we draw new noise.)
+One training ``step`` runs the method's phases in order. For each phase and
+each of its ``repeat`` s: draw the phase's batch, zero the group's gradients, run
+the phase's loss on every micro-batch and backpropagate it (divided by the number
+of micro-batches), average the gradients over processes, call the method's
+``on_gradients`` hook, take the optimiser step, call ``after_update``.
 
 Run folder layout (``out_dir``)::
 
     last.pt           resumable checkpoint (atomic writes)
-    log.jsonl         one JSON object per logged step
+    log.jsonl         one JSON object per logged step (means over the last steps)
     losses.png        loss curves, redrawn at the end of ``fit``
-    samples/step_000500.png  fixed-noise sample grids
+    samples/step_000500.png  fixed-input sample grids
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +43,25 @@ import torch
 from torch import Tensor, nn
 
 from gancourse import __version__
-from gancourse.checkpoint import FORMAT, FORMAT_VERSION, load_checkpoint, save_atomic
-from gancourse.config import Config
+from gancourse.checkpoint import (
+    FORMAT,
+    FORMAT_VERSION,
+    load_checkpoint,
+    save_atomic,
+    upgrade_checkpoint,
+)
+from gancourse.config import Config, ConfigError
+from gancourse.data.source import BatchStream, build_source
+from gancourse.distributed import World, all_reduce_mean_, init_world
 from gancourse.gans import build_method
-from gancourse.models import build_discriminator, build_generator
+from gancourse.gans.base import Batch, Phase, StepContext
+from gancourse.sampling import Sampler
 
 __all__ = [
     "Trainer",
     "TrainingDiverged",
     "resolve_device",
     "OPTIMIZERS",
-    "LR_DECAYS",
     "lr_factor",
     "hardware",
 ]
@@ -67,19 +80,20 @@ def _rmsprop(params, lr: float, betas: tuple[float, float]) -> torch.optim.Optim
 
 
 OPTIMIZERS = {"adam": _adam, "rmsprop": _rmsprop}
-LR_DECAYS = ("none", "linear")
 EVAL_REFERENCE_MAX = 10_000  # real images behind the domain FID's reference stats
 
 
-def lr_factor(decay: str, step: int, steps: int) -> float:
-    """Multiplier of the base learning rates before generator update ``step + 1``.
+def lr_factor(decay: str, step: int, steps: int, start: int = 0) -> float:
+    """Multiplier of the base learning rates for the update of step ``step + 1``.
 
-    ``"linear"``: ``1 - step / steps``, reaching 0 at ``steps`` (the schedule of
-    the WGAN-GP CIFAR-10 ResNet, Gulrajani et al. 2017, appendix); ``"none"``: 1.
-    A function of the step alone, so a resumed run continues the same schedule.
+    ``"linear"``: 1 until ``start``, then ``1 - (step - start) / (steps - start)``,
+    reaching 0 at ``steps``. ``start = 0`` is the WGAN-GP CIFAR-10 schedule
+    (Gulrajani et al. 2017, appendix); ``start = steps / 2`` is Pix2Pix's and
+    CycleGAN's "constant, then linear to zero". ``"none"``: 1. A function of the
+    step alone, so a resumed run continues the same schedule.
     """
-    if decay == "linear":
-        return max(0.0, 1.0 - step / max(steps, 1))
+    if decay == "linear" and step >= start:
+        return max(0.0, 1.0 - (step - start) / max(steps - start, 1))
     return 1.0
 
 
@@ -95,33 +109,18 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def hardware(device: torch.device) -> str:
+def hardware(device: torch.device, world_size: int = 1) -> str:
     """A short description of where training ran, for checkpoints and the book."""
     if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (CUDA)"
-    cpu = platform.processor() or platform.machine()
-    return f"CPU {cpu}, {torch.get_num_threads()} threads"
-
-
-def _load_training_data(cfg: Config) -> tuple[Tensor, dict[str, Any]]:
-    """All training samples as one tensor ``(N, *sample_shape)`` plus a data record."""
-    from gancourse.data import dataset_source, load_dataset, to_tensors
-
-    ds = load_dataset(cfg.data.name, cfg.data.split)
-    X, _ = to_tensors(ds)
-    if cfg.data.limit is not None:
-        X = X[: cfg.data.limit]
-    info = {
-        "name": cfg.data.name,
-        "split": cfg.data.split,
-        "n": len(X),
-        "source": dataset_source(cfg.data.name),
-    }
-    return X, info
+        what = f"{torch.cuda.get_device_name(device)} (CUDA)"
+    else:
+        cpu = platform.processor() or platform.machine()
+        what = f"CPU {cpu}, {torch.get_num_threads()} threads"
+    return what if world_size == 1 else f"{world_size} processes x {what}"
 
 
 class Trainer:
-    """Trains ``G`` and ``D`` of ``cfg`` with the method ``cfg.method``.
+    """Trains the networks of ``cfg.method`` on ``cfg.data``.
 
     Args:
         cfg: the run's :class:`~gancourse.config.Config`.
@@ -130,15 +129,19 @@ class Trainer:
         device: overrides ``cfg.train.device``.
         progress: show a ``tqdm.auto`` progress bar.
         command: the command line that started the run (stored in checkpoints).
-        data: optional tensor ``(N, *sample_shape)`` of training samples in the
-            data's range, used instead of loading ``cfg.data``.
+        data: optional tensor ``(N, *sample_shape)`` of samples (or a dict of
+            tensors such as ``{"x": ..., "y": ...}``) used instead of ``cfg.data``.
 
     Attributes:
-        G, D: the networks. ``G_ema``: moving average of G (``None`` unless
-            ``train.ema_decay > 0``).
-        step: generator updates done so far.
-        history: every step's logged numbers, ``[{"step": 1, "d_loss": ...}, ...]``.
-        samples: ``[(step, x_fake (n_samples, ...)), ...]`` from the fixed noise.
+        method: the :class:`~gancourse.gans.base.GANMethod`; its networks are
+            ``method.nets`` (``trainer.G`` and ``trainer.D`` for short).
+        ema: moving averages of the method's ``ema_networks`` (``{}`` unless
+            ``train.ema_decay > 0``); ``G_ema`` for short.
+        optimizers: one per optimiser group (``opt_g`` / ``opt_d`` for short).
+        step: training steps done so far.
+        history: the logged records, ``[{"step": 25, "d_loss": ...}, ...]``: each
+            number is the mean over the steps since the previous record.
+        samples: ``[(step, x_fake (n_samples, ...)), ...]`` from the fixed inputs.
     """
 
     def __init__(
@@ -149,176 +152,319 @@ class Trainer:
         device: str | torch.device | None = None,
         progress: bool = True,
         command: str | None = None,
-        data: Tensor | None = None,
+        data: Tensor | dict[str, Tensor] | None = None,
     ):
         self.cfg = cfg
         t = cfg.train
-        self.device = (
+        device = (
             device
             if isinstance(device, torch.device)
             else resolve_device(device or t.device)
         )
-        self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.progress = progress
+        self.world: World = init_world(device)
+        self.device = self.world.device
+        self.out_dir = (
+            Path(out_dir) if out_dir is not None and self.world.is_main else None
+        )
+        self.progress = progress and self.world.is_main
         self.command = command if command is not None else " ".join(sys.argv)
-        _seed_everything(t.seed)
-
-        if data is None:
-            X, self.data_info = _load_training_data(cfg)
-        else:
-            X, self.data_info = data, {"name": "tensor", "n": len(data)}
-        if len(X) < cfg.data.batch_size:
-            raise ValueError(
-                f"only {len(X)} training samples but data.batch_size="
-                f"{cfg.data.batch_size}; lower the batch size or raise data.limit"
-            )
-        self.X = X.to(self.device)
-        self.sample_shape = tuple(X.shape[1:])
-
-        self.G = build_generator(cfg.model, self.sample_shape).to(self.device)
-        self.D = build_discriminator(cfg.model, self.sample_shape).to(self.device)
-        self.method = build_method(cfg.method)
-        self.method.check_models(self.G, self.D)
         if t.optimizer not in OPTIMIZERS:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown train.optimizer {t.optimizer!r}; choose one of "
                 f"{', '.join(OPTIMIZERS)}"
             )
-        self.opt_g = OPTIMIZERS[t.optimizer](self.G.parameters(), t.lr_g, t.betas)
-        self.opt_d = OPTIMIZERS[t.optimizer](self.D.parameters(), t.lr_d, t.betas)
-        if t.lr_decay not in LR_DECAYS:
+        _seed_everything(t.seed)
+
+        channels = getattr(cfg.model, "img_channels", None)
+        self.source = build_source(cfg.data, self.device, data, channels)
+        self.spec = self.source.spec
+        self.data_info = dict(self.source.info)
+        self.method = build_method(cfg.method)
+        missing = [k for k in self.method.needs if k not in self.spec.keys]
+        if missing:
             raise ValueError(
-                f"unknown train.lr_decay {t.lr_decay!r}; choose one of "
-                f"{', '.join(LR_DECAYS)}"
+                f"method {cfg.method.name} needs batches with {', '.join(missing)}, "
+                f"but {self.data_info.get('name')} yields "
+                f"{', '.join(self.spec.keys)}; choose data that has them"
             )
-        self.G_ema = copy.deepcopy(self.G).eval() if t.ema_decay > 0 else None
+        self.method.build(cfg.model, self.spec)
+        self.nets = self.method.nets.to(self.device)
+        if t.channels_last:
+            self.nets.to(memory_format=torch.channels_last)
+        self.batches = BatchStream(
+            self.source,
+            cfg.data.batch_size,
+            rank=self.world.rank,
+            world=self.world.size,
+            accum=t.accum,
+            seed=t.seed,
+            balanced=cfg.data.balanced,
+            device=self.device,
+        )
+        self.phases: tuple[Phase, ...] = tuple(self.method.phases())
+        self.optimizers = self._build_optimizers()
+        self.ema: dict[str, nn.Module] = {}
+        if t.ema_decay > 0:
+            self.ema = {
+                name: copy.deepcopy(self.nets[name]).eval().requires_grad_(False)
+                for name in self.method.ema_networks
+            }
+        if t.compile:
+            for name, net in self.nets.items():
+                if name not in self.method.double_backward:
+                    net.compile()
         self.evaluator = None
         if t.eval_every > 0:
             from gancourse.metrics.domain import DomainFID
 
+            x_ref = self.source.examples(EVAL_REFERENCE_MAX)["x"]
             self.evaluator = DomainFID(
-                cfg.data.name, X[:EVAL_REFERENCE_MAX], n=t.eval_n, device=self.device
+                cfg.data.name,  # the judge of the domain (also for data= tensors)
+                x_ref,
+                n=t.eval_n,
+                device=self.device,
             )
 
         self.step = 0
-        self._epoch, self._cursor, self._perm = 0, 0, None
-        # The fixed noise behind every sample grid has its own generator, so it is
-        # the same for a given seed whatever else draws random numbers.
+        # The fixed inputs behind every sample grid have their own generator, so
+        # they are the same for a given seed whatever else draws random numbers.
         g = torch.Generator().manual_seed(t.seed + 1)
-        self.fixed_z = torch.randn(t.n_samples, cfg.model.z_dim, generator=g)
-        self.history: list[dict[str, float]] = []
+        self.fixed_inputs: Batch = self.method.sample_inputs(t.n_samples, g)
+        self.history: list[dict[str, Any]] = []
+        self.evals: list[dict[str, Any]] = []
         self.samples: list[tuple[int, Tensor]] = []
         self.wall_time_s = 0.0
         self._segment_start: float | None = None  # perf_counter of the running fit
         self._last_saved_step: int | None = None
         self._stop_requested = False
+        self._pending: list[tuple[int, dict[str, Tensor]]] = []  # since the last log
+        self._since_eval: list[dict[str, Any]] = []
 
-    # -- data and noise -----------------------------------------------------------
-    def _permutation(self, epoch: int) -> Tensor:
-        # A permutation per (seed, epoch): resume needs only (epoch, cursor).
-        g = torch.Generator().manual_seed(self.cfg.train.seed * 1_000_003 + epoch)
-        return torch.randperm(len(self.X), generator=g)
+    # -- short names for the usual two networks --------------------------------------
+    @property
+    def G(self) -> nn.Module:
+        return self.nets["G"]
 
-    def next_batch(self) -> Tensor:
-        """The next real batch ``(B, *sample_shape)``; reshuffles every epoch."""
-        B = self.cfg.data.batch_size
-        if self._perm is None:
-            self._perm = self._permutation(self._epoch)
-        if self._cursor + B > len(self.X):  # drop the ragged end of an epoch
-            self._epoch, self._cursor = self._epoch + 1, 0
-            self._perm = self._permutation(self._epoch)
-        idx = self._perm[self._cursor : self._cursor + B].to(self.device)
-        self._cursor += B
-        return self.X[idx]
+    @property
+    def D(self) -> nn.Module:
+        return self.nets["D"]
 
-    def sample_z(self, n: int) -> Tensor:
-        """``z ~ N(0, I)``, shape ``(n, z_dim)``, on the training device."""
-        return torch.randn(n, self.cfg.model.z_dim, device=self.device)
+    @property
+    def G_ema(self) -> nn.Module | None:
+        return self.ema.get("G")
 
-    # -- one step -------------------------------------------------------------------
-    def _autocast(self):
-        enabled = self.cfg.train.amp and self.device.type == "cuda"
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
+    @property
+    def opt_g(self) -> torch.optim.Optimizer:
+        return self.optimizers["G"]
 
-    def train_step(self) -> dict[str, float]:
-        """``n_d_steps`` D updates, then one G update on fresh noise. Returns stats."""
-        B = self.cfg.data.batch_size
-        stats: dict[str, float] = {}
-        self._set_learning_rates()
-        self.G.train()
-        self.D.train()
-        self.D.requires_grad_(True)
-        for _ in range(self.method.n_d_steps):
-            x_real = self.next_batch()
-            with self._autocast():
-                d_loss, d_stats = self.method.d_loss(
-                    self.G, self.D, x_real, self.sample_z(B)
+    @property
+    def opt_d(self) -> torch.optim.Optimizer:
+        return self.optimizers["D"]
+
+    def _build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        t = self.cfg.train
+        groups = self.method.groups()
+        unknown = sorted({p.group for p in self.phases} - set(groups))
+        if unknown:
+            raise ValueError(
+                f"phases name optimiser groups {unknown} that the "
+                f"method does not declare ({', '.join(groups)})"
+            )
+        optimizers = {}
+        for group, names in groups.items():
+            lr = getattr(t, f"lr_{group.lower()}", None)
+            if lr is None:
+                raise ValueError(
+                    f"optimiser group {group!r} has no learning rate: TrainConfig "
+                    f"needs a field lr_{group.lower()}"
                 )
-            self._guard("d_loss", d_loss)
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
-            self.method.after_d_step(self.D)
-            stats.update(d_stats)
-        # G's step needs gradients *through* D, not *for* D's weights.
-        self.D.requires_grad_(False)
-        with self._autocast():
-            g_loss, g_stats = self.method.g_loss(self.G, self.D, self.sample_z(B))
-        self._guard("g_loss", g_loss)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        self.D.requires_grad_(True)
-        stats.update(g_stats)
-        if self.G_ema is not None:
-            _ema_update(self.G_ema, self.G, self.cfg.train.ema_decay)
+            params = [p for name in names for p in self.nets[name].parameters()]
+            optimizers[group] = OPTIMIZERS[t.optimizer](params, lr, t.betas)
+        return optimizers
+
+    # -- one step ---------------------------------------------------------------------
+    def _autocast(self):
+        if not self.cfg.train.amp or self.device.type not in ("cuda", "cpu"):
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def _set_trainable(self, phase: Phase) -> None:
+        learning = set(self.method.groups()[phase.group]) | set(phase.keep_graph)
+        for name, net in self.nets.items():
+            net.requires_grad_(name in learning)
+
+    def _draws(self, n_global: int) -> Callable[[slice], Callable[..., Tensor]]:
+        """Random numbers keyed by the global sample index, for one optimiser step.
+
+        The first micro-batch's calls draw each tensor for the whole global batch
+        (from the global generator, identical on every process), later
+        micro-batches reuse them, and each takes its own rows. With one process
+        and no accumulation this is exactly ``torch.randn(B, ...)``.
+        """
+        cache: list[Tensor] = []
+        device = self.device
+
+        def for_slice(rows: slice) -> Callable[..., Tensor]:
+            calls = iter(range(1 << 30))
+
+            def draw(kind: str, *shape: int) -> Tensor:
+                i = next(calls)
+                if i == len(cache):
+                    fn = torch.randn if kind == "randn" else torch.rand
+                    cache.append(fn(n_global, *shape, device=device))
+                return cache[i][rows]
+
+            return draw
+
+        return for_slice
+
+    def _prepare(self, batch: Batch) -> Batch:
+        if not self.cfg.train.channels_last:
+            return batch
+        return {
+            k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
+            for k, v in batch.items()
+        }
+
+    def train_step(self) -> dict[str, Tensor]:
+        """One step: every phase of the method, in order. Returns detached stats."""
+        self._set_learning_rates()
+        self.nets.train()
+        slices = self.batches.slices
+        memos: list[dict[str, Any]] = [{} for _ in slices]
+        batches: list[Batch] | None = None
+        stats: dict[str, Tensor] = {}
+        for phase in self.phases:
+            self._set_trainable(phase)
+            opt = self.optimizers[phase.group]
+            loss_fn = getattr(self.method, phase.loss)
+            for _ in range(phase.repeat):
+                if phase.batch == "fresh" or (phase.batch == "reuse" and not batches):
+                    batches = [self._prepare(b) for b in self.batches.next()]
+                opt.zero_grad(set_to_none=True)
+                draws = self._draws(self.cfg.data.batch_size)
+                phase_stats: dict[str, Tensor] = {}
+                for k, rows in enumerate(slices):
+                    batch = batches[k] if phase.batch != "none" else {}
+                    ctx = StepContext(
+                        step=self.step,
+                        n=rows.stop - rows.start,
+                        device=self.device,
+                        memo=memos[k],
+                        draw=draws(rows),
+                    )
+                    with self._autocast():
+                        loss, s = loss_fn(batch, ctx)
+                    (loss / len(slices)).backward()
+                    for key, v in {phase.log_key: loss.detach(), **s}.items():
+                        v = v.detach().float() / len(slices)
+                        phase_stats[key] = phase_stats.get(key, 0) + v
+                group_params = [
+                    p
+                    for name in self.method.groups()[phase.group]
+                    for p in self.nets[name].parameters()
+                ]
+                all_reduce_mean_(group_params, self.world)
+                self.method.on_gradients(phase.group)
+                opt.step()
+                self.method.after_update(phase.group)
+                stats.update(phase_stats)  # a repeated phase logs its last repeat
+        self._update_ema()
         return stats
+
+    def _update_ema(self) -> None:
+        t = self.cfg.train
+        for name, avg in self.ema.items():
+            decay = t.ema_decay if self.step >= t.ema_start else 0.0
+            _ema_update(avg, self.nets[name], decay)
 
     def _set_learning_rates(self) -> None:
         t = self.cfg.train
         if t.lr_decay == "none":
             return
-        f = lr_factor(t.lr_decay, self.step, t.steps)
-        for opt, lr in ((self.opt_g, t.lr_g), (self.opt_d, t.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = lr * f
+        f = lr_factor(t.lr_decay, self.step, t.steps, t.lr_decay_start)
+        for group, opt in self.optimizers.items():
+            base = getattr(t, f"lr_{group.lower()}")
+            for param_group in opt.param_groups:
+                param_group["lr"] = base * f
 
-    def _guard(self, name: str, loss: Tensor) -> None:
-        if torch.isfinite(loss).all():
+    # -- the NaN guard and logs ------------------------------------------------------
+    def _check_finite(self) -> None:
+        """Raise :class:`TrainingDiverged` if a number logged since the last check is
+        NaN / Inf: at every log step and before every save (one host sync)."""
+        if not self._pending:
             return
+        values = torch.stack([v for _, s in self._pending for v in s.values()])
+        bad = (~torch.isfinite(values)).any()
+        if self.world.size > 1:
+            import torch.distributed as dist
+
+            flag = bad.float().reshape(1)
+            dist.all_reduce(flag)  # every process stops together
+            bad = flag > 0
+        if not bool(bad):
+            return
+        step, name, value = self.step, "loss", float("nan")
+        for s_step, s in self._pending:
+            for k, v in s.items():
+                if not torch.isfinite(v):
+                    step, name, value = s_step, k, float(v)
+                    break
+            else:
+                continue
+            break
         where = (
             f"the last good checkpoint is {self.ckpt_path} (step "
             f"{self._last_saved_step})"
             if self._last_saved_step is not None
             else "no checkpoint was written yet"
         )
-        self._log_event(
-            {"step": self.step + 1, "event": "diverged", name: float(loss.detach())}
-        )
+        self._log_event({"step": step, "event": "diverged", name: value})
+        self._pending.clear()
         raise TrainingDiverged(
-            f"{name} became {float(loss.detach())} at step {self.step + 1}; training "
-            "stopped and "
-            f"nothing was saved from this step ({where}). Try a lower learning rate "
-            "or resume from that checkpoint with another seed."
+            f"{name} became {value} at step {step}; training stopped and nothing "
+            f"after step {self._last_saved_step or 0} was saved ({where}). Try a "
+            "lower learning rate or resume from that checkpoint with another seed."
         )
 
-    # -- the loop -------------------------------------------------------------------
+    def _flush_log(self) -> dict[str, Any]:
+        """The mean of every number since the last log, as floats (checked first)."""
+        self._check_finite()
+        n = len(self._pending)
+        if n == 0:
+            return {"step": self.step}
+        keys = list(dict.fromkeys(k for _, s in self._pending for k in s))
+        record: dict[str, Any] = {"step": self.step}
+        for k in keys:
+            vals = [s[k] for _, s in self._pending if k in s]
+            record[k] = float(torch.stack(vals).mean())
+        self._pending.clear()
+        return record
+
+    # -- the loop --------------------------------------------------------------------
     @property
     def ckpt_path(self) -> Path | None:
         return self.out_dir / "last.pt" if self.out_dir is not None else None
 
-    def fit(self, steps: int | None = None) -> list[dict[str, float]]:
+    def fit(self, steps: int | None = None) -> list[dict[str, Any]]:
         """Train until ``step == steps`` (default ``cfg.train.steps``), or until
         ``train.max_time_s`` seconds of training (evaluation excluded) are spent.
 
-        Ctrl-C (SIGINT) finishes the current step, saves ``last.pt`` and returns.
-        A NaN / Inf loss raises :class:`TrainingDiverged` and keeps the last
+        Ctrl-C (SIGINT) finishes the current step, saves ``last.pt`` and returns; a
+        second Ctrl-C stops at once and saves nothing of the half-done step. A
+        NaN / Inf loss raises :class:`TrainingDiverged` and keeps the last
         checkpoint. Returns :attr:`history`.
         """
         from tqdm.auto import tqdm
 
         t = self.cfg.train
         target = t.steps if steps is None else steps
+        if t.lr_decay != "none" and target > t.steps:
+            raise ConfigError(
+                f"train.lr_decay={t.lr_decay} reaches learning rate 0 at train.steps="
+                f"{t.steps}; training to step {target} would run at rate 0. Set "
+                f"train.steps={target} instead (the decay then ends there)"
+            )
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         restore = self._install_sigint_handler()
@@ -333,7 +479,7 @@ class Trainer:
         if self.step == 0 and not self.samples:
             self._record_samples()
         t0 = self._segment_start = time.perf_counter()
-        interrupted = False
+        interrupted = in_step = False
         first_step = self.step
         try:
             while self.step < target:
@@ -347,24 +493,28 @@ class Trainer:
                         f"{t.max_time_s:g} already used ({self._elapsed():.0f} s)"
                     )
                     break
+                in_step = True
                 stats = self.train_step()
                 self.step += 1
+                in_step = False
+                self._pending.append((self.step, stats))
                 bar.update(1)
                 # the last step of this fit: the target, or the time budget is spent
                 last = self.step == target or self.out_of_time()
-                record = {"step": self.step, **stats}
-                if self.evaluator is not None and (
+                evaluate = self.evaluator is not None and (
                     self.step % t.eval_every == 0 or last
-                ):
-                    t_eval = time.perf_counter()
-                    record["fid"] = self.evaluator(
-                        self.G_ema if self.G_ema is not None else self.G
-                    )
-                    # evaluation is not training: keep it out of the wall time
-                    t0 += time.perf_counter() - t_eval
-                    self._segment_start = t0
-                self.history.append(record)
-                if self.step % t.log_every == 0 or last or "fid" in record:
+                )
+                if self.step % t.log_every == 0 or last or evaluate:
+                    record = self._flush_log()
+                    self._since_eval.append(record)
+                    if evaluate:
+                        t_eval = time.perf_counter()
+                        record["fid"] = self.evaluator(self.sampler())
+                        # evaluation is not training: keep it out of the wall time
+                        t0 += time.perf_counter() - t_eval
+                        self._segment_start = t0
+                        self._record_eval(record)
+                    self.history.append(record)
                     self._log_event(record)
                     bar.set_postfix(
                         {
@@ -382,6 +532,19 @@ class Trainer:
                 if last:
                     break
         except KeyboardInterrupt:  # a second Ctrl-C, or one outside our handler
+            if in_step:
+                self._pending.clear()
+                print(
+                    f"Interrupted inside step {self.step + 1}: that half-done step "
+                    "was not saved. "
+                    + (
+                        f"The last checkpoint is {self.ckpt_path} (step "
+                        f"{self._last_saved_step})."
+                        if self._last_saved_step is not None
+                        else "No checkpoint was written yet."
+                    )
+                )
+                raise
             interrupted = True
         finally:
             self.wall_time_s += time.perf_counter() - t0
@@ -402,6 +565,17 @@ class Trainer:
             plot_losses(self.history, path=self.out_dir / "losses.png")
         return self.history
 
+    def _record_eval(self, record: dict[str, Any]) -> None:
+        """An evaluation point: the FID and the means of the logged numbers since
+        the previous evaluation (kept in checkpoints: the curve of a run)."""
+        point: dict[str, Any] = {"step": record["step"], "fid": record["fid"]}
+        keys = {k for r in self._since_eval for k in r if k not in ("step", "fid")}
+        for k in sorted(keys):
+            vals = [r[k] for r in self._since_eval if k in r]
+            point[k] = sum(vals) / len(vals)
+        self.evals.append(point)
+        self._since_eval = []
+
     def out_of_time(self) -> bool:
         """True once ``train.max_time_s`` (> 0) seconds of training are spent."""
         budget = self.cfg.train.max_time_s
@@ -421,18 +595,22 @@ class Trainer:
         return lambda: signal.signal(signal.SIGINT, previous)
 
     # -- samples and logs -------------------------------------------------------------
+    def sampler(self, ema: bool = True) -> Sampler:
+        """Generate with the method and its networks (EMA copies when kept)."""
+        nets = nn.ModuleDict(dict(self.nets.items()))
+        if ema:
+            for name, avg in self.ema.items():
+                nets[name] = avg
+        return Sampler(self.method, nets)
+
     @torch.no_grad()
-    def generate(self, z: Tensor, ema: bool = True) -> Tensor:
-        """``G(z)`` in eval mode (BatchNorm running statistics), on the CPU."""
-        G = self.G_ema if (ema and self.G_ema is not None) else self.G
-        was_training = G.training
-        G.eval()
-        x = G(z.to(self.device)).float().cpu()
-        G.train(was_training)
-        return x
+    def generate(self, inputs: Tensor | Batch, ema: bool = True) -> Tensor:
+        """Samples from ``inputs`` (a tensor ``z``, or a dict such as
+        :attr:`fixed_inputs`), in the mode the method asks for, on the CPU."""
+        return self.sampler(ema)(inputs).float().cpu()
 
     def _record_samples(self) -> None:
-        x = self.generate(self.fixed_z)
+        x = self.generate(self.fixed_inputs)
         self.samples.append((self.step, x))
         if self.out_dir is not None:
             from gancourse.viz import save_samples
@@ -467,82 +645,168 @@ class Trainer:
             "version": __version__,
             "command": self.command,
             "config": self.cfg.to_dict(),
-            "sample_shape": list(self.sample_shape),
+            "spec": _spec_dict(self.spec),
+            "sample_shape": list(self.spec.sample_shape),
             "data": dict(self.data_info),
-            "hardware": hardware(self.device),
+            "batch": {
+                "global": self.cfg.data.batch_size,
+                "world_size": self.world.size,
+                "accum": self.cfg.train.accum,
+            },
+            "hardware": hardware(self.device, self.world.size),
             "wall_time_s": self.wall_time_s,
             "step": self.step,
-            "epoch": self._epoch,
-            "cursor": self._cursor,
-            "G": self.G.state_dict(),
-            "D": self.D.state_dict(),
-            "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "fixed_z": self.fixed_z,
-            "rng": _rng_state(),
-            "history": self.history,
+            "data_state": self.batches.state_dict(),
+            "nets": {name: net.state_dict() for name, net in self.nets.items()},
+            "ema": {name: avg.state_dict() for name, avg in self.ema.items()},
+            "opt": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "method_state": self.method.state_dict(),
+            "fixed_inputs": self.fixed_inputs,
+            "rng": _rng_state(self.device),
+            "evals": self.evals,
         }
 
     def save(self, path: str | os.PathLike | None = None) -> Path | None:
-        """Write the training state atomically (default ``out_dir/last.pt``)."""
+        """Write the training state atomically (default ``out_dir/last.pt``).
+
+        The logged numbers are checked for NaN first: a diverged state is never
+        saved. Only process 0 writes.
+        """
+        self._check_finite()
         path = Path(path) if path is not None else self.ckpt_path
-        if path is None:
+        if path is None or not self.world.is_main:
             return None
         save_atomic(self.state_dict(), path)
         self._last_saved_step = self.step
         return path
 
     def load_state_dict(self, ckpt: dict[str, Any]) -> None:
-        self.G.load_state_dict(ckpt["G"])
-        self.D.load_state_dict(ckpt["D"])
-        if self.G_ema is not None and ckpt.get("G_ema") is not None:
-            self.G_ema.load_state_dict(ckpt["G_ema"])
-        self.opt_g.load_state_dict(ckpt["opt_g"])
-        self.opt_d.load_state_dict(ckpt["opt_d"])
+        ckpt = upgrade_checkpoint(ckpt)
+        for name, net in self.nets.items():
+            net.load_state_dict(_uncompiled(ckpt["nets"][name]))
+        for name, avg in self.ema.items():
+            if name in ckpt.get("ema", {}):
+                avg.load_state_dict(_uncompiled(ckpt["ema"][name]))
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(ckpt["opt"][name])
+        self.method.load_state_dict(ckpt.get("method_state") or {})
         self.step = int(ckpt["step"])
-        self._epoch, self._cursor = int(ckpt["epoch"]), int(ckpt["cursor"])
-        self._perm = None if self._cursor == 0 else self._permutation(self._epoch)
-        self.fixed_z = ckpt["fixed_z"]
+        self.batches.load_state_dict(ckpt["data_state"])
+        self.fixed_inputs = dict(ckpt["fixed_inputs"])
         self.wall_time_s = float(ckpt.get("wall_time_s", 0.0))
-        self.history = list(ckpt.get("history", []))
+        self.evals = list(ckpt.get("evals", []))
         self._last_saved_step = self.step
-        _set_rng_state(ckpt["rng"])
+        _set_rng_state(ckpt["rng"], self.device)
 
     @classmethod
     def resume(
         cls,
         path: str | os.PathLike,
         out_dir: str | os.PathLike | None = None,
+        overrides: list[str] | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Trainer:
         """Rebuild a Trainer from ``last.pt`` and continue exactly where it stopped.
 
-        ``out_dir`` defaults to the checkpoint's folder; the log is cut back to the
-        checkpoint's step so it never holds steps that will be re-run.
+        ``out_dir`` defaults to the checkpoint's folder (another folder leaves the
+        original untouched); the log is cut back to the checkpoint's step so it
+        never holds steps that will be re-run. ``overrides`` may change what does
+        not alter the training math (:data:`RESUME_SAFE`: steps, logging,
+        evaluation, device, compile); anything else is a :class:`ConfigError`.
         """
-        ckpt = load_checkpoint(path, kind="train")
+        ckpt = upgrade_checkpoint(load_checkpoint(path, kind="train"))
         cfg = Config.from_dict(ckpt["config"])
-        out = Path(out_dir) if out_dir is not None else Path(path).parent
+        if overrides:
+            cfg = _safe_resume_overrides(cfg, overrides)
+        src = Path(path).parent
+        out = Path(out_dir) if out_dir is not None else src
         kwargs.setdefault("command", ckpt.get("command"))
         trainer = cls(cfg, out, **kwargs)
         trainer.load_state_dict(ckpt)
-        _truncate_log(out / "log.jsonl", trainer.step)
+        world = ckpt.get("batch", {}).get("world_size", 1)
+        if world != trainer.world.size:
+            print(
+                f"note: this checkpoint was trained by {world} process(es) and resumes "
+                f"with {trainer.world.size}: the data order and noise continue, but "
+                "the run is not bit-for-bit the one it would have been"
+            )
+        if trainer.world.is_main:
+            log = src / "log.jsonl"
+            if out != src and log.exists():
+                out.mkdir(parents=True, exist_ok=True)
+                (out / "log.jsonl").write_text(log.read_text())
+            trainer.history = _truncate_log(out / "log.jsonl", trainer.step)
         return trainer
 
 
+RESUME_SAFE = (
+    "train.steps",
+    "train.log_every",
+    "train.sample_every",
+    "train.ckpt_every",
+    "train.eval_every",
+    "train.eval_n",
+    "train.max_time_s",
+    "train.device",
+    "train.compile",
+    "data.workers",
+)
+"""Config keys ``--resume`` may change: none of them alters the training math
+(``train.steps`` moves the end of a linear learning-rate decay: allowed, and
+said)."""
+
+
+def _safe_resume_overrides(
+    cfg: Config, overrides: list[str] | dict[str, Any]
+) -> Config:
+    items = (
+        overrides
+        if isinstance(overrides, dict)
+        else dict(o.split("=", 1) if "=" in o else (o, "") for o in overrides)
+    )
+    unsafe = sorted(k.strip() for k in items if k.strip() not in RESUME_SAFE)
+    if unsafe:
+        raise ConfigError(
+            f"--resume cannot change {', '.join(unsafe)}: it would not continue the "
+            f"same run. Keys it may change: {', '.join(RESUME_SAFE)}. Start a new "
+            "run for the rest"
+        )
+    new = cfg.override(items)
+    if new.train.steps != cfg.train.steps and cfg.train.lr_decay != "none":
+        print(
+            f"note: train.steps {cfg.train.steps} -> {new.train.steps} moves the end "
+            "of the learning-rate decay; the rate changes from the next step on"
+        )
+    return new
+
+
 # -- helpers --------------------------------------------------------------------------
+def _spec_dict(spec) -> dict[str, Any]:
+    return {
+        "keys": list(spec.keys),
+        "shapes": {k: list(v) for k, v in spec.shapes.items()},
+        "n_classes": spec.n_classes,
+        "n": spec.n,
+    }
+
+
+def _uncompiled(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """State-dict keys without torch.compile's ``_orig_mod.`` prefix."""
+    return {k.replace("_orig_mod.", ""): v for k, v in state.items()}
+
+
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
 
 
-def _rng_state() -> dict[str, Any]:
+def _rng_state(device: torch.device) -> dict[str, Any]:
     np_state = np.random.get_state()
     return {
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        # this process's GPU only: a machine with fewer GPUs can still restore it
+        "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
         "numpy": [
             np_state[0],
             torch.from_numpy(np_state[1].astype(np.int64)),
@@ -554,10 +818,18 @@ def _rng_state() -> dict[str, Any]:
     }
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
+def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
-    if state.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    cuda = state.get("cuda")
+    if isinstance(cuda, list):  # format 1 kept one state per visible GPU
+        cuda = cuda[0] if cuda else None
+    if cuda is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(cuda, device)
+    elif cuda is not None:
+        print(
+            "note: the checkpoint's CUDA random state is not restored on "
+            f"{device.type}; GPU-side noise will differ from the original run"
+        )
     n = state["numpy"]
     np.random.set_state((n[0], n[1].numpy().astype(np.uint32), n[2], n[3], n[4]))
     py = state["python"]
@@ -566,20 +838,27 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 @torch.no_grad()
 def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """``ema <- decay * ema + (1 - decay) * model`` for parameters; buffers (e.g.
+    BatchNorm statistics) are copied. ``decay = 0`` copies the weights."""
     for p_ema, p in zip(ema.parameters(), model.parameters()):
         p_ema.lerp_(p, 1.0 - decay)
     for b_ema, b in zip(ema.buffers(), model.buffers()):
         b_ema.copy_(b)
 
 
-def _truncate_log(log: Path, step: int) -> None:
+def _truncate_log(log: Path, step: int) -> list[dict[str, Any]]:
+    """Cut ``log`` back to ``step`` (in place); return its records as history."""
     if not log.exists():
-        return
-    keep = []
+        return []
+    keep, history = [], []
     for line in log.read_text().splitlines():
         try:
-            if json.loads(line).get("step", 0) <= step:
-                keep.append(line)
+            record = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line cut by a kill: drop it
+        if record.get("step", 0) <= step:
+            keep.append(line)
+            if "event" not in record:
+                history.append({k: v for k, v in record.items() if k != "wall_time_s"})
     log.write_text("".join(k + "\n" for k in keep))
+    return history

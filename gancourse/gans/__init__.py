@@ -1,39 +1,52 @@
 """GAN methods: the training math of each method, one module each.
 
-``build_method(method_cfg)`` looks the method up in :data:`METHODS` (a plain dict).
+:data:`METHODS` (a plain dict) maps ``method.name`` to the method class; each
+class's ``Config`` is its parameter dataclass. ``build_method(method_cfg)``
+instantiates the one a config names. To add a GAN, copy
+:mod:`gancourse.gans.template`.
 """
 
 from __future__ import annotations
 
-from gancourse.config import MethodConfig
-from gancourse.gans.base import GANMethod
-from gancourse.gans.vanilla import VanillaGAN
-from gancourse.gans.wgan import WGAN
-from gancourse.gans.wgangp import WGANGP
+from gancourse.config import ConfigError, MethodConfig
+from gancourse.gans.base import DataSpec, GANMethod, Phase, StepContext
+from gancourse.gans.vanilla import VanillaConfig, VanillaGAN
+from gancourse.gans.wgan import WGAN, WGANConfig
+from gancourse.gans.wgangp import WGANGP, WGANGPConfig
 
-
-def _vanilla(m: MethodConfig) -> GANMethod:
-    return VanillaGAN(g_loss=m.g_loss, n_d_steps=m.n_d_steps)
-
-
-def _wgan(m: MethodConfig) -> GANMethod:
-    return WGAN(n_d_steps=m.n_d_steps, clip_c=m.clip_c)
-
-
-def _wgan_gp(m: MethodConfig) -> GANMethod:
-    return WGANGP(n_d_steps=m.n_d_steps, gp_lambda=m.gp_lambda, gp_side=m.gp_side)
-
-
-METHODS = {"vanilla": _vanilla, "wgan": _wgan, "wgan-gp": _wgan_gp}
+METHODS: dict[str, type[GANMethod]] = {
+    "vanilla": VanillaGAN,
+    "wgan": WGAN,
+    "wgan-gp": WGANGP,
+}
 
 
 def build_method(m: MethodConfig) -> GANMethod:
-    """The :class:`GANMethod` named by ``m.name``."""
+    """The :class:`GANMethod` named by ``m.name``, with parameters ``m``."""
     if m.name not in METHODS:
-        raise ValueError(
+        raise ConfigError(
             f"unknown method.name {m.name!r}; choose one of {', '.join(METHODS)}"
         )
-    return METHODS[m.name](m)
+    cls = METHODS[m.name]
+    if not isinstance(m, cls.Config):
+        raise ConfigError(
+            f"method.name={m.name} needs a {cls.Config.__name__}, got "
+            f"{type(m).__name__}"
+        )
+    return cls(m)
 
 
-__all__ = ["GANMethod", "VanillaGAN", "WGAN", "WGANGP", "METHODS", "build_method"]
+__all__ = [
+    "DataSpec",
+    "GANMethod",
+    "Phase",
+    "StepContext",
+    "VanillaGAN",
+    "VanillaConfig",
+    "WGAN",
+    "WGANConfig",
+    "WGANGP",
+    "WGANGPConfig",
+    "METHODS",
+    "build_method",
+]

@@ -17,13 +17,16 @@ The optimiser and learning rates live in the preset (``wgan-mnist``), not here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
-from gancourse.gans.base import GANMethod, Stats
+from gancourse.config import ConfigError, MethodConfig
+from gancourse.gans.base import Batch, GANMethod, Phase, Stats, StepContext
 from gancourse.losses import d_wasserstein, g_wasserstein
 
-__all__ = ["WGAN", "clip_weights_"]
+__all__ = ["WGAN", "WGANConfig", "clip_weights_"]
 
 
 @torch.no_grad()
@@ -34,46 +37,53 @@ def clip_weights_(module: nn.Module, c: float) -> None:
         p.clamp_(-c, c)
 
 
-class WGAN(GANMethod):
-    """The Wasserstein objective with weight clipping.
+@dataclass(frozen=True)
+class WGANConfig(MethodConfig):
+    """``method.name=wgan``.
 
-    Args:
+    Attributes:
         n_d_steps: critic updates per generator update (``n_critic = 5``).
-        clip_c: the clipping range ``c`` (0.01 in the paper); ``None`` disables
-            clipping, for subclasses that constrain the critic another way.
+        clip_c: the clipping range ``c`` (0.01 in the paper).
+    """
+
+    name: str = "wgan"
+    n_d_steps: int = 5
+    clip_c: float = 0.01
+
+    def __post_init__(self):
+        if self.n_d_steps < 1:
+            raise ConfigError(f"method.n_d_steps must be >= 1, got {self.n_d_steps}")
+        if self.clip_c <= 0:
+            raise ConfigError(f"method.clip_c must be > 0, got {self.clip_c}")
+
+
+class WGAN(GANMethod):
+    """The Wasserstein objective with weight clipping (config: :class:`WGANConfig`).
 
     Logged: ``d_loss``, ``g_loss`` and ``wasserstein`` = ``E[f(x)] - E[f(G(z))]``,
     the critic's estimate of ``W`` (to a constant factor), the curve the paper
     shows tracking sample quality in its experiments.
     """
 
-    def __init__(self, n_d_steps: int = 5, clip_c: float | None = 0.01):
-        if n_d_steps < 1:
-            raise ValueError(f"method.n_d_steps must be >= 1, got {n_d_steps}")
-        if clip_c is not None and clip_c <= 0:
-            raise ValueError(f"method.clip_c must be > 0, got {clip_c}")
-        self.n_d_steps = n_d_steps
-        self.clip_c = clip_c
+    Config = WGANConfig
 
-    def critic_scores(
-        self, G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """``(x_fake, scores_real, scores_fake)`` with no graph into G."""
-        with torch.no_grad():
-            x_fake = G(z)
-        return x_fake, D(x_real), D(x_fake)
+    def phases(self) -> tuple[Phase, ...]:
+        return (Phase("D", repeat=self.cfg.n_d_steps), Phase("G", batch="none"))
 
-    def d_loss(
-        self, G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor
-    ) -> tuple[Tensor, Stats]:
-        _, scores_real, scores_fake = self.critic_scores(G, D, x_real, z)
+    def critic_scores(self, batch: Batch, ctx: StepContext) -> tuple[Tensor, ...]:
+        """``(x_real, x_fake, scores_real, scores_fake)``; G is frozen here."""
+        x_real = batch["x"]
+        x_fake = self.G(ctx.randn(self.G.z_dim))
+        return x_real, x_fake, self.D(x_real), self.D(x_fake)
+
+    def d_loss(self, batch: Batch, ctx: StepContext) -> tuple[Tensor, Stats]:
+        *_, scores_real, scores_fake = self.critic_scores(batch, ctx)
         loss = d_wasserstein(scores_real, scores_fake)
-        return loss, {"d_loss": loss.item(), "wasserstein": -loss.item()}
+        return loss, {"wasserstein": -loss.detach()}
 
-    def g_loss(self, G: nn.Module, D: nn.Module, z: Tensor) -> tuple[Tensor, Stats]:
-        loss = g_wasserstein(D(G(z)))
-        return loss, {"g_loss": loss.item()}
+    def g_loss(self, batch: Batch, ctx: StepContext) -> tuple[Tensor, Stats]:
+        return g_wasserstein(self.D(self.G(ctx.randn(self.G.z_dim)))), {}
 
-    def after_d_step(self, D: nn.Module) -> None:
-        if self.clip_c is not None:
-            clip_weights_(D, self.clip_c)
+    def after_update(self, group: str) -> None:
+        if group == "D":
+            clip_weights_(self.D, self.cfg.clip_c)

@@ -13,39 +13,62 @@ BatchNorm (``model.d_norm = "layer"`` or ``"none"``): the penalty is per sample.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from torch import Tensor, nn
 
-from gancourse.gans.base import Stats
+from gancourse.config import ConfigError, MethodConfig
+from gancourse.gans.base import Batch, Phase, Stats, StepContext
 from gancourse.gans.wgan import WGAN
 from gancourse.losses import GP_SIDES, d_wasserstein, gradient_penalty
 
-__all__ = ["WGANGP"]
+__all__ = ["WGANGP", "WGANGPConfig"]
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
+@dataclass(frozen=True)
+class WGANGPConfig(MethodConfig):
+    """``method.name=wgan-gp``.
+
+    Attributes:
+        n_d_steps: critic updates per generator update (5).
+        gp_lambda: the penalty weight ``lambda`` (Algorithm 1: 10).
+        gp_side: ``"two-sided"`` ``(||grad|| - 1)^2`` as in the paper, or
+            ``"one-sided"`` ``max(0, ||grad|| - 1)^2`` (its appendix).
+    """
+
+    name: str = "wgan-gp"
+    n_d_steps: int = 5
+    gp_lambda: float = 10.0
+    gp_side: str = "two-sided"
+
+    def __post_init__(self):
+        if self.n_d_steps < 1:
+            raise ConfigError(f"method.n_d_steps must be >= 1, got {self.n_d_steps}")
+        if self.gp_lambda < 0:
+            raise ConfigError(f"method.gp_lambda must be >= 0, got {self.gp_lambda}")
+        if self.gp_side not in GP_SIDES:
+            raise ConfigError(
+                f"unknown method.gp_side {self.gp_side!r}; "
+                f"choose one of {', '.join(GP_SIDES)}"
+            )
+
+
 class WGANGP(WGAN):
-    """Args: ``n_d_steps`` (5), ``gp_lambda`` (10), ``gp_side`` (``"two-sided"``).
+    """The critic loss with the penalty (config: :class:`WGANGPConfig`).
 
     Logged: ``d_loss`` (with the penalty), ``wasserstein`` (without it) and ``gp``.
     """
 
-    def __init__(
-        self, n_d_steps: int = 5, gp_lambda: float = 10.0, gp_side: str = "two-sided"
-    ):
-        super().__init__(n_d_steps=n_d_steps, clip_c=None)  # no clipping
-        if gp_lambda < 0:
-            raise ValueError(f"method.gp_lambda must be >= 0, got {gp_lambda}")
-        if gp_side not in GP_SIDES:
-            raise ValueError(
-                f"unknown method.gp_side {gp_side!r}; "
-                f"choose one of {', '.join(GP_SIDES)}"
-            )
-        self.gp_lambda = gp_lambda
-        self.gp_side = gp_side
+    Config = WGANGPConfig
+    double_backward = ("D",)  # the penalty differentiates D's input gradient
 
-    def check_models(self, G: nn.Module, D: nn.Module) -> None:
-        batch_norms = [name for name, m in D.named_modules() if isinstance(m, _BN)]
+    def phases(self) -> tuple[Phase, ...]:
+        return (Phase("D", repeat=self.cfg.n_d_steps), Phase("G", batch="none"))
+
+    def check_networks(self) -> None:
+        batch_norms = [n for n, m in self.D.named_modules() if isinstance(m, _BN)]
         if batch_norms:
             raise ValueError(
                 f"the WGAN-GP critic has BatchNorm ({batch_norms[0]}), which mixes "
@@ -53,15 +76,14 @@ class WGANGP(WGAN):
                 "model.d_norm=layer or model.d_norm=none"
             )
 
-    def d_loss(
-        self, G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor
-    ) -> tuple[Tensor, Stats]:
-        x_fake, scores_real, scores_fake = self.critic_scores(G, D, x_real, z)
+    def d_loss(self, batch: Batch, ctx: StepContext) -> tuple[Tensor, Stats]:
+        x_real, x_fake, scores_real, scores_fake = self.critic_scores(batch, ctx)
         w_loss = d_wasserstein(scores_real, scores_fake)
-        gp = gradient_penalty(D, x_real, x_fake, side=self.gp_side)
-        loss = w_loss + self.gp_lambda * gp
-        return loss, {
-            "d_loss": loss.item(),
-            "wasserstein": -w_loss.item(),
-            "gp": gp.item(),
-        }
+        gp = gradient_penalty(
+            self.D, x_real, x_fake, side=self.cfg.gp_side, eps=ctx.rand()
+        )
+        loss = w_loss + self.cfg.gp_lambda * gp
+        return loss, {"wasserstein": -w_loss.detach(), "gp": gp.detach()}
+
+    def after_update(self, group: str) -> None:
+        pass  # no clipping: the penalty keeps the critic near 1-Lipschitz

@@ -67,6 +67,13 @@ class DomainFID:
 
     @torch.no_grad()
     def __call__(self, G: nn.Module) -> float:
+        """FID of ``G`` (a generator module, evaluated in eval mode, or a
+        :class:`~gancourse.sampling.Sampler`, which sets its own mode)."""
+        if not isinstance(G, nn.Module):
+            feats, _ = extract_features(
+                GeneratorSamples(G, self.n, self.seed), self.judge
+            )
+            return self._distance(feats)
         was_training = G.training
         G.eval()
         try:
@@ -75,6 +82,9 @@ class DomainFID:
             )
         finally:
             G.train(was_training)
+        return self._distance(feats)
+
+    def _distance(self, feats) -> float:
         fake = stats_from_features(feats)
         return float(self._ref.distance(fake.mu, fake.sigma))
 

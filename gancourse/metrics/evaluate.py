@@ -67,6 +67,9 @@ def get_extractor(
 class GeneratorSamples:
     """``n`` samples of ``G(z)``, ``z ~ N(0, I)`` drawn from a seeded generator.
 
+    ``G`` may also be a :class:`~gancourse.sampling.Sampler`, whose method draws
+    the inputs (codes, labels, ...) of all ``n`` samples at once.
+
     ``labels`` (optional, ``(n,)``) are passed as ``G(z, y)`` for conditional G.
     """
 
@@ -76,6 +79,9 @@ class GeneratorSamples:
     labels: torch.Tensor | None = None
 
     def batches(self, batch_size: int) -> Iterator[torch.Tensor]:
+        if hasattr(self.G, "draw_inputs"):  # a Sampler: the method draws the inputs
+            yield from self._sampler_batches(batch_size)
+            return
         device = next(self.G.parameters()).device
         gen = torch.Generator().manual_seed(self.seed)
         # all codes in one draw: torch fills small and large tensors with different
@@ -90,6 +96,13 @@ class GeneratorSamples:
                 else:
                     x = self.G(z, self.labels[start : start + b].to(device))
             yield x.detach().float().clamp(-1, 1)
+
+    def _sampler_batches(self, batch_size: int) -> Iterator[torch.Tensor]:
+        gen = torch.Generator().manual_seed(self.seed)
+        inputs = self.G.draw_inputs(self.n, gen)  # all at once, as above
+        for start in range(0, self.n, batch_size):
+            part = {k: v[start : start + batch_size] for k, v in inputs.items()}
+            yield self.G(part).detach().float().clamp(-1, 1)
 
 
 class FolderImages:

@@ -16,9 +16,37 @@ doubles the side four times. For 32 px we double three times from 4x4 and for
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from torch import Tensor, nn
 
+from gancourse.config import ModelConfig
 from gancourse.nn.blocks import down_block, up_block
+
+
+@dataclass(frozen=True)
+class DCGANConfig(ModelConfig):
+    """``model.arch=dcgan``.
+
+    Attributes:
+        img_channels: image channels ``C`` (1 for MNIST, 3 for colour).
+        img_size: image side ``H = W``: 28, 32 or 64.
+        g_width: channels of G's last hidden layer (doubling towards the input).
+        d_width: channels of D's first layer (doubling towards the output).
+        d_norm: D's hidden normalisation: ``"batch"`` (DCGAN), ``"layer"`` or
+            ``"none"``. A WGAN-GP critic must not use ``"batch"``: batch statistics
+            break the per-sample gradient penalty (Gulrajani et al. 2017, section
+            4). See :mod:`gancourse.nn.norm`.
+    """
+
+    arch: str = "dcgan"
+    z_dim: int = 100
+    img_channels: int = 1
+    img_size: int = 28
+    g_width: int = 64
+    d_width: int = 64
+    d_norm: str = "batch"
+
 
 # image side -> (side of the first feature map, number of doublings)
 _GEOMETRY = {28: (7, 2), 32: (4, 3), 64: (4, 4)}

@@ -16,8 +16,26 @@ hidden units as in most later MLP GANs.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from torch import Tensor, nn
+
+from gancourse.config import ModelConfig
+
+
+@dataclass(frozen=True)
+class MLPConfig(ModelConfig):
+    """``model.arch=mlp``: the sample shape comes from the data.
+
+    Attributes:
+        g_width: G's hidden width (layers ``z_dim -> w -> 2w -> out``).
+        d_width: D's hidden width (layers ``in -> 2w -> w -> 1``).
+    """
+
+    arch: str = "mlp"
+    z_dim: int = 64
+    g_width: int = 256
+    d_width: int = 256
 
 
 class MLPGenerator(nn.Module):

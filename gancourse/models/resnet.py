@@ -18,8 +18,11 @@ blocks. Blocks and initialisation: :mod:`gancourse.nn.resblocks`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from torch import Tensor, nn
 
+from gancourse.config import ModelConfig
 from gancourse.nn.norm import check_norm
 from gancourse.nn.resblocks import (
     FirstResBlockDown,
@@ -29,7 +32,30 @@ from gancourse.nn.resblocks import (
     glorot_init_,
 )
 
-__all__ = ["ResNetGenerator", "ResNetDiscriminator"]
+__all__ = ["ResNetConfig", "ResNetGenerator", "ResNetDiscriminator"]
+
+
+@dataclass(frozen=True)
+class ResNetConfig(ModelConfig):
+    """``model.arch=resnet``; defaults are the paper's CIFAR-10 sizes.
+
+    Attributes:
+        img_channels: image channels ``C``.
+        img_size: image side: 28, 32 or 64.
+        g_width: channels of every G block (``DIM_G = 128``).
+        d_width: channels of every critic block (``DIM_D = 128``).
+        d_norm: the critic's normalisation after its first block: ``"none"`` (the
+            paper), ``"layer"`` or ``"batch"``.
+    """
+
+    arch: str = "resnet"
+    z_dim: int = 128
+    img_channels: int = 3
+    img_size: int = 32
+    g_width: int = 128
+    d_width: int = 128
+    d_norm: str = "none"
+
 
 # image side -> (side of G's first feature map, G's up blocks, critic halvings)
 _GEOMETRY = {28: (7, 2, 2), 32: (4, 3, 2), 64: (4, 4, 3)}

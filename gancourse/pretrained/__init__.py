@@ -15,14 +15,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from gancourse.checkpoint import CheckpointError, load_checkpoint
+from gancourse.checkpoint import CheckpointError, load_checkpoint, upgrade_checkpoint
 from gancourse.config import Config
-from gancourse.models import build_generator
+from gancourse.sampling import Sampler
 
 HERE = Path(__file__).resolve().parent
 
 __all__ = [
     "load_pretrained",
+    "load_sampler",
+    "sampler_from_checkpoint",
     "available",
     "pretrained_info",
     "generator_from_checkpoint",
@@ -45,21 +47,78 @@ def pretrained_info(name: str) -> dict[str, Any]:
 def generator_state(ckpt: dict[str, Any], ema: bool = True) -> tuple[str, dict]:
     """``("G_ema", weights)`` when the checkpoint has an EMA generator and ``ema``,
     else ``("G", weights)``."""
-    key = "G_ema" if ema and ckpt.get("G_ema") is not None else "G"
-    return key, ckpt[key]
+    states = exported_states(ckpt, ema)
+    return states["G"]
+
+
+def exported_states(
+    ckpt: dict[str, Any], ema: bool = True
+) -> dict[str, tuple[str, dict]]:
+    """Each exported network's weights, the EMA copy where the checkpoint has one
+    and ``ema``: ``{"G": ("G_ema", state)}`` or ``{"G": ("G", state)}``."""
+    from gancourse.gans import build_method
+
+    ckpt = upgrade_checkpoint(ckpt)
+    method = build_method(Config.from_dict(ckpt["config"]).method)
+    averages = ckpt.get("ema") or {}
+    out = {}
+    for name in method.exported:
+        if ema and name in averages:
+            out[name] = (f"{name}_ema", averages[name])
+        else:
+            out[name] = (name, ckpt["nets"][name])
+    return out
+
+
+def sampler_from_checkpoint(
+    ckpt: dict[str, Any], device: str | torch.device = "cpu", ema: bool = True
+) -> Sampler:
+    """The method of a ``"train"`` or ``"pretrained"`` checkpoint with its
+    exported networks (EMA copies when present and ``ema``), in eval mode."""
+    from gancourse.gans import DataSpec, build_method
+
+    ckpt = upgrade_checkpoint(ckpt)
+    cfg = Config.from_dict(ckpt["config"])
+    method = build_method(cfg.method)
+    spec = ckpt.get("spec")
+    if spec is not None:
+        spec = DataSpec(
+            keys=tuple(spec["keys"]),
+            shapes={k: tuple(v) for k, v in spec["shapes"].items()},
+            n_classes=spec.get("n_classes"),
+            n=spec.get("n", 0),
+        )
+    else:  # format 1: unconditional images or points
+        spec = DataSpec(keys=("x",), shapes={"x": tuple(ckpt["sample_shape"])})
+    method.build(cfg.model, spec)
+    if ckpt.get("kind") == "pretrained":
+        states = {name: (name, state) for name, state in ckpt["nets"].items()}
+    else:
+        states = exported_states(ckpt, ema)
+    nets = nn.ModuleDict()
+    for name, (_, state) in states.items():
+        net = method.nets[name]
+        net.load_state_dict(
+            {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+        )
+        nets[name] = net
+    method.nets = nets.to(device).eval()
+    return Sampler(method, method.nets)
 
 
 def generator_from_checkpoint(
     ckpt: dict[str, Any], device: str | torch.device = "cpu", ema: bool = True
 ) -> nn.Module:
     """G in eval mode, from a ``"train"`` or ``"pretrained"`` checkpoint dict."""
-    cfg = Config.from_dict(ckpt["config"])
-    G = build_generator(cfg.model, tuple(ckpt["sample_shape"]))
-    _, state = generator_state(ckpt, ema)
-    G.load_state_dict(
-        {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-    )
-    return G.to(device).eval()
+    return sampler_from_checkpoint(ckpt, device, ema).nets["G"]
+
+
+def load_sampler(name: str, device: str | torch.device = "cpu") -> Sampler:
+    """A shipped model as a :class:`~gancourse.sampling.Sampler` (any method)."""
+    path = HERE / f"{name}.pt"
+    if not path.is_file():
+        raise CheckpointError(_unknown(name))
+    return sampler_from_checkpoint(load_checkpoint(path, kind="pretrained"), device)
 
 
 def load_pretrained(

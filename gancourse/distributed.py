@@ -1,0 +1,83 @@
+"""Data-parallel training under ``torchrun``, in a few functions.
+
+``torchrun --nproc_per_node=N -m gancourse train ...`` starts N processes with
+``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` set. Each process builds the same
+networks (same seed), trains on its own share of every global batch
+(:class:`gancourse.data.source.BatchStream`), and before each optimiser step the
+gradients of the group being updated are averaged over processes with one
+``all_reduce`` (NCCL on GPUs, gloo on CPUs). So every process takes the same
+step, and the networks stay identical without broadcasting weights.
+
+We average gradients by hand after the backward passes, as StyleGAN2-ADA's
+training loop does, instead of wrapping each network in
+``DistributedDataParallel``: a GAN step freezes and unfreezes networks, runs
+gradient penalties (a double backward) and may leave a network unused in a phase,
+all of which DDP's bucketed hooks handle badly. The price is no overlap of
+communication with the backward pass. BatchNorm statistics stay per process.
+Rank 0 alone writes logs, sample grids and checkpoints.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["World", "init_world", "all_reduce_mean_", "close_world"]
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place: ``rank`` of ``size``, and its ``device``."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_world(device: torch.device) -> World:
+    """Join the process group when ``torchrun`` started us (``WORLD_SIZE > 1``).
+
+    On CUDA each process takes GPU ``LOCAL_RANK`` and NCCL; elsewhere gloo.
+    Without torchrun: a world of one, on ``device``.
+    """
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size <= 1:
+        return World(device=device)
+    rank = int(os.environ["RANK"])
+    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return World(rank=rank, size=size, local_rank=local_rank, device=device)
+
+
+def all_reduce_mean_(params: list[torch.nn.Parameter], world: World) -> None:
+    """Average the ``.grad`` of ``params`` over the processes of ``world``, in
+    place, with one flattened ``all_reduce``. Missing gradients count as zero."""
+    if world.size <= 1:
+        return
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world.size
+    offset = 0
+    for p, g in zip(params, grads):
+        k = g.numel()
+        p.grad = flat[offset : offset + k].view_as(p).clone()
+        offset += k
+
+
+def close_world(world: World) -> None:
+    """Leave the process group (at the end of a torchrun run)."""
+    if world.size > 1 and dist.is_initialized():
+        dist.destroy_process_group()
