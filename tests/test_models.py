@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse.config import PRESETS, ModelConfig
+from gancourse.config import PRESETS, model_config
 from gancourse.data import DATASETS
 from gancourse.models import (
     DCGANDiscriminator,
@@ -247,8 +247,8 @@ def test_resnet_init_follows_the_authors_code():
 
 
 def test_resnet_is_registered():
-    m = ModelConfig(
-        arch="resnet",
+    m = model_config(
+        "resnet",
         z_dim=16,
         img_channels=3,
         img_size=32,

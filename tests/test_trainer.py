@@ -55,11 +55,27 @@ def test_dcgan_step_runs_on_images():
 
 
 def test_d_step_builds_no_graph_into_G():
+    # at D's optimiser step, D has gradients and G has none (G is frozen in D's
+    # phase); at G's step, D's were cleared... D is frozen, so none were made
     t = Trainer(ring_cfg(), data=points(), progress=False)
-    loss, _ = t.method.d_loss(t.G, t.D, t.next_batch(), t.sample_z(32))
-    loss.backward()
-    assert all(p.grad is None for p in t.G.parameters())
-    assert all(p.grad is not None for p in t.D.parameters())
+    seen = {}
+    for group, opt in t.optimizers.items():
+        orig = opt.step
+
+        def spy(*a, _orig=orig, _group=group, **kw):
+            seen[_group] = (
+                all(p.grad is None for p in t.G.parameters()),
+                all(p.grad is not None for p in t.D.parameters()),
+                [p.requires_grad for p in t.D.parameters()],
+            )
+            return _orig(*a, **kw)
+
+        opt.step = spy
+    t.fit(1)
+    no_g_grad, d_grad, _ = seen["D"]
+    assert no_g_grad and d_grad
+    _, _, d_trainable = seen["G"]
+    assert not any(d_trainable)  # G's step needs gradients through D, not for D
 
 
 @pytest.mark.parametrize("k", [1, 3])
@@ -77,22 +93,17 @@ def test_d_steps_per_g_step(k):
         opt.step = counted
     t.fit(4)
     assert calls == {"d": 4 * k, "g": 4}
-    assert t._cursor == (4 * k * 32) % 512  # one real batch per D step
+    # one real batch per D step, none for G's
+    assert t.batches.state_dict()["cursor"] == (4 * k * 32) % 512
 
 
 def test_g_gets_fresh_noise():
     t = Trainer(ring_cfg(), data=points(), progress=False)
     seen = []
-    orig = t.sample_z
-
-    def spy(n):
-        z = orig(n)
-        seen.append(z)
-        return z
-
-    t.sample_z = spy
+    t.G.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
     t.train_step()
-    assert len(seen) == 2 and not torch.equal(seen[0], seen[1])
+    assert len(seen) == 2 and seen[0].shape == (32, 2)
+    assert not torch.equal(seen[0], seen[1])
 
 
 def test_resume_is_exact(tmp_path):
@@ -211,17 +222,19 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     t = Trainer(ring_cfg(ckpt_every=5), tmp_path, data=data, progress=False)
     t.fit(10)
     saved = load_checkpoint(tmp_path / "last.pt")
-    t.X[:] = float("nan")  # poisoned data: D's loss becomes NaN
+    t.source.tensors["x"][:] = float("nan")  # poisoned data: D's loss becomes NaN
     with pytest.raises(
         TrainingDiverged, match=r"d_loss became nan at step 11.*step 10"
     ):
         t.fit(20)
     after = load_checkpoint(tmp_path / "last.pt")
     assert after["step"] == 10
-    for k, v in saved["G"].items():
-        assert torch.equal(v, after["G"][k]) and torch.isfinite(v).all()
-    # D's weights were not touched by the NaN step
-    assert all(torch.isfinite(p).all() for p in t.D.parameters())
+    for k, v in saved["nets"]["G"].items():
+        assert torch.equal(v, after["nets"]["G"][k]) and torch.isfinite(v).all()
+    # the NaN weights in memory can never be saved
+    with pytest.raises(TrainingDiverged):
+        t.fit(25)
+    assert load_checkpoint(tmp_path / "last.pt")["step"] == 10
     events = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert events[-1]["event"] == "diverged"
 

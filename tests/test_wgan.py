@@ -14,8 +14,8 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse.config import PRESETS, get_preset
-from gancourse.gans import WGAN, WGANGP, build_method
+from gancourse.config import PRESETS, ConfigError, get_preset
+from gancourse.gans import WGAN, WGANGP, WGANConfig, WGANGPConfig, build_method
 from gancourse.gans.wgan import clip_weights_
 from gancourse.losses import d_wasserstein, g_wasserstein, gradient_penalty
 from gancourse.models import build_discriminator
@@ -201,9 +201,12 @@ def test_method_registry_and_bad_values():
     assert isinstance(build_method(m), WGANGP)
     assert isinstance(build_method(PRESETS["wgan-mnist"].method), WGAN)
     with pytest.raises(ValueError, match="gp_side"):
-        WGANGP(gp_side="both")
+        WGANGPConfig(gp_side="both")
     with pytest.raises(ValueError, match="clip_c"):
-        WGAN(clip_c=0)
+        WGANConfig(clip_c=0)
+    # a key of another method is an error that lists this method's keys
+    with pytest.raises(ConfigError, match="valid keys: name, n_d_steps, gp_lambda"):
+        PRESETS["wgangp-mnist"].override({"method.clip_c": 0.1})
 
 
 @pytest.mark.parametrize(
@@ -275,9 +278,8 @@ def test_linear_lr_decay_reaches_zero_and_survives_resume(tmp_path):
 
 
 def test_unknown_lr_decay_is_a_clear_error():
-    cfg = PRESETS["vanilla-ring8"].fast().override({"train.lr_decay": "cosine"})
     with pytest.raises(ValueError, match="lr_decay"):
-        Trainer(cfg, progress=False)
+        PRESETS["vanilla-ring8"].fast().override({"train.lr_decay": "cosine"})
 
 
 def test_wgangp_cifar10_fast_copy_trains_on_colour_images():
