@@ -10,6 +10,10 @@ Names: ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"`` (download only) and ``"ri
 (see :data:`DATASETS`). Files
 live under :func:`data_root` (``$GANCOURSE_DATA`` or ``~/.cache/gancourse``);
 ``gancourse data prepare [--offline]`` fills it (:func:`prepare`).
+
+A user's own image folders (class folders, Pix2Pix pairs, CycleGAN domains) are
+:class:`ImageFolderDataset`, :class:`PairedFolderDataset` and
+:class:`UnpairedFolderDataset`; :class:`FolderDataset` states their protocol.
 """
 
 from gancourse.data.datasets import (
@@ -22,6 +26,14 @@ from gancourse.data.datasets import (
     load_dataset,
     to_tensors,
 )
+from gancourse.data.folders import (
+    DataFolderError,
+    FolderDataset,
+    ImageFolderDataset,
+    PairedFolderDataset,
+    UnpairedFolderDataset,
+    class_balanced_weights,
+)
 
 # Imported eagerly on purpose: the function ``prepare`` shadows the submodule of the
 # same name, and a later ``import gancourse.data.prepare`` must not undo that.
@@ -30,8 +42,14 @@ from gancourse.data.toy import Ring8, fraction_near_modes, modes_covered
 
 __all__ = [
     "DATASETS",
+    "DataFolderError",
     "DataNotFoundError",
+    "FolderDataset",
+    "ImageFolderDataset",
+    "PairedFolderDataset",
     "Ring8",
+    "UnpairedFolderDataset",
+    "class_balanced_weights",
     "data_root",
     "dataset_source",
     "files_present",
