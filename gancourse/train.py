@@ -218,12 +218,13 @@ class Trainer:
             from gancourse.metrics.domain import DomainFID
 
             x_ref = self.source.examples(EVAL_REFERENCE_MAX)["x"]
-            self.evaluator = DomainFID(
-                cfg.data.name,  # the judge of the domain (also for data= tensors)
-                x_ref,
-                n=t.eval_n,
-                device=self.device,
-            )
+            with torch.random.fork_rng(devices=[]):  # building the judge draws
+                self.evaluator = DomainFID(
+                    cfg.data.name,  # the judge of the domain (also for data= tensors)
+                    x_ref,
+                    n=t.eval_n,
+                    device=self.device,
+                )
 
         self.step = 0
         # The fixed inputs behind every sample grid have their own generator, so
@@ -509,7 +510,7 @@ class Trainer:
                     self._since_eval.append(record)
                     if evaluate:
                         t_eval = time.perf_counter()
-                        record["fid"] = self.evaluator(self.sampler())
+                        record["fid"] = self._evaluate()
                         # evaluation is not training: keep it out of the wall time
                         t0 += time.perf_counter() - t_eval
                         self._segment_start = t0
@@ -564,6 +565,13 @@ class Trainer:
 
             plot_losses(self.history, path=self.out_dir / "losses.png")
         return self.history
+
+    def _evaluate(self) -> float:
+        """The domain FID, without touching the training's random state (so a run
+        with evaluations trains exactly like one without)."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            return self.evaluator(self.sampler())
 
     def _record_eval(self, record: dict[str, Any]) -> None:
         """An evaluation point: the FID and the means of the logged numbers since

@@ -355,7 +355,7 @@ def _named_tensors(name: str, split: str) -> tuple[dict[str, Tensor], int]:
     return {"x": x.contiguous(), "y": y}, n_classes
 
 
-def _folder_dataset(d: Any):
+def _folder_dataset(d: Any, channels: int | None):
     from gancourse.data import folders
 
     if not d.root:
@@ -369,9 +369,10 @@ def _folder_dataset(d: Any):
         "image_size": d.image_size,
         "load_size": d.load_size or d.image_size,
         "flip": d.flip,
+        "channels": channels or 3,
     }
     if d.name == "folder":
-        return folders.ImageFolderDataset(d.root, **common)
+        return folders.ImageFolderDataset(d.root, split=None, **common)
     if d.name == "paired":
         return folders.PairedFolderDataset(
             d.root, split=d.split, direction=d.direction, **common
@@ -407,7 +408,7 @@ def build_source(
             return StreamSource(TensorDictDataset(tensors), info, d.workers, n_classes)
         return TensorSource(tensors, info, n_classes, device)
     if d.name in FOLDERS:
-        ds = _folder_dataset(d)
+        ds = _folder_dataset(d, channels)
         if d.limit is not None:
             ds = _Limited(ds, d.limit)
         info = {"name": d.name, "split": d.split, "n": len(ds)}
