@@ -309,8 +309,12 @@ class BatchStream:
         replay = BatchOrder(self.order.n, self.order.seed, self.order.weights)
         replay.load_state_dict(self.order.state_dict())
         workers = self.source.workers
+        # The loader's own generator: making an iterator draws a base seed, which
+        # must not come from (and shift) the global generator behind the noise.
+        generator = torch.Generator().manual_seed(self.seed)
         return DataLoader(
             self.source.dataset,
+            generator=generator,
             batch_sampler=_ReplaySampler(replay, self.B, self.slices, self.seed),
             num_workers=workers,
             pin_memory=self.device.type == "cuda",
