@@ -52,7 +52,7 @@ class Sampler:
 
     def draw_inputs(self, n: int, generator: torch.Generator | None = None) -> Batch:
         """The inputs of ``n`` samples, drawn on the CPU from ``generator``."""
-        return self.method.sample_inputs(n, generator)
+        return self.method.sample_inputs(n, generator, self.examples)
 
     @torch.no_grad()
     def __call__(self, inputs: Batch | Tensor, *labels: Any) -> Tensor:

@@ -230,7 +230,8 @@ class Trainer:
         # The fixed inputs behind every sample grid have their own generator, so
         # they are the same for a given seed whatever else draws random numbers.
         g = torch.Generator().manual_seed(t.seed + 1)
-        self.fixed_inputs: Batch = self.method.sample_inputs(t.n_samples, g)
+        examples = self.source.examples(t.n_samples)
+        self.fixed_inputs: Batch = self.method.sample_inputs(t.n_samples, g, examples)
         self.history: list[dict[str, Any]] = []
         self.evals: list[dict[str, Any]] = []
         self.samples: list[tuple[int, Tensor]] = []

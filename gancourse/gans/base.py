@@ -230,9 +230,19 @@ class GANMethod:
         """Restore :meth:`state_dict` exactly."""
 
     # -- generation ----------------------------------------------------------------
-    def sample_inputs(self, n: int, generator: torch.Generator | None = None) -> Batch:
+    def sample_inputs(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        examples: Batch | None = None,
+    ) -> Batch:
         """Inputs of ``n`` samples, drawn on the CPU from ``generator`` (default:
-        ``{"z": (n, z_dim)}``; conditional methods add labels)."""
+        ``{"z": (n, z_dim)}``; conditional methods add labels).
+
+        ``examples`` (when the caller has data) holds the first ``n`` real samples
+        of the training data, for methods whose inputs are images (Pix2Pix's
+        ``x_src``); a sample grid then shows the same inputs at every step.
+        """
         return {"z": torch.randn(n, self.G.z_dim, generator=generator)}
 
     def generate(self, inputs: Batch, nets: nn.ModuleDict | None = None) -> Tensor:

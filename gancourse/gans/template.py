@@ -100,7 +100,9 @@ class TemplateGAN(GANMethod):
     #     optimiser step; after_update(group) after it (WGAN clips there).
     #     state_dict / load_state_dict: non-network state (an image pool) that a
     #     checkpoint must carry for an exact resume.
-    # (8) Generation: sample_inputs(n, generator) draws the inputs of a sample grid
-    #     ({"z": ...} by default; add labels for a conditional G) and
-    #     generate(inputs, nets) runs the networks. Override both for conditional
-    #     or image-to-image generators.
+    # (8) Generation: sample_inputs(n, generator, examples) draws the inputs of a
+    #     sample grid ({"z": ...} by default; add labels for a conditional G; take
+    #     input images from `examples`, the first n real samples, for an
+    #     image-to-image G) and generate(inputs, nets) runs the networks. Set
+    #     sample_in_train_mode = True to generate in training mode (Pix2Pix keeps
+    #     dropout on at test time).
