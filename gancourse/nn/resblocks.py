@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import Tensor, nn
 
+from gancourse.nn.cond import ConditionalBatchNorm2d
 from gancourse.nn.norm import check_norm, norm_layer
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "ResBlockDown",
     "ResBlock",
     "FirstResBlockDown",
+    "CondResBlockUp",
     "glorot_init_",
 ]
 
@@ -167,3 +170,30 @@ class FirstResBlockDown(Residual):
             nn.AvgPool2d(2),  # (N, out_ch, H, W) -> (N, out_ch, H/2, W/2)
         )
         self.shortcut = nn.Sequential(nn.AvgPool2d(2), _conv1x1(in_ch, out_ch))
+
+
+class CondResBlockUp(nn.Module):
+    """:class:`ResBlockUp` with conditional BatchNorm: ``x (N, in_ch, H, W)`` and a
+    conditioning vector ``c (N, cond_dim)`` -> ``(N, out_ch, 2H, 2W)``.
+
+    The generator block of Miyato & Koyama (2018) (their code's ``Block`` with
+    ``n_classes > 0``): both BatchNorms of the residual path become
+    ``ConditionalBatchNorm2d`` (:mod:`gancourse.nn.cond`) on ``c``; convolutions,
+    shortcut and initialisation are those of :class:`ResBlockUp`.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, cond_dim: int):
+        super().__init__()
+        self.bn1 = ConditionalBatchNorm2d(in_ch, cond_dim)
+        self.conv1 = _conv3x3(in_ch, out_ch)
+        self.bn2 = ConditionalBatchNorm2d(out_ch, cond_dim)
+        self.conv2 = _conv3x3(out_ch, out_ch)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.shortcut = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"), _conv1x1(in_ch, out_ch)
+        )
+
+    def forward(self, x: Tensor, c: Tensor) -> Tensor:
+        h = self.conv1(self.up(torch.relu(self.bn1(x, c))))  # (N, out_ch, 2H, 2W)
+        h = self.conv2(torch.relu(self.bn2(h, c)))
+        return self.shortcut(x) + h
