@@ -19,7 +19,10 @@ take the critic itself, since they differentiate it with respect to its input.
 References: Goodfellow et al. (2014), "Generative Adversarial Nets", eq. (1) and
 section 3 (the non-saturating generator loss); Arjovsky, Chintala and Bottou
 (2017), "Wasserstein GAN", eq. (3) and Algorithm 1; Gulrajani et al. (2017),
-"Improved Training of Wasserstein GANs", eq. (3) and Algorithm 1.
+"Improved Training of Wasserstein GANs", eq. (3) and Algorithm 1; Lim & Ye (2017),
+"Geometric GAN", and Miyato et al. (2018), "Spectral Normalization for GANs", eq.
+(16)-(17) (the hinge loss); Odena, Olah and Shlens (2017), "Conditional Image
+Synthesis with Auxiliary Classifier GANs", eq. (2)-(3) (AC-GAN).
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ __all__ = [
     "d_wasserstein",
     "g_wasserstein",
     "gradient_penalty",
+    "d_hinge",
+    "g_hinge",
+    "class_loss",
+    "d_acgan",
+    "g_acgan",
     "GP_SIDES",
     "D_LOSSES",
     "G_LOSSES",
@@ -217,6 +225,120 @@ def gradient_penalty(
     if side == "one-sided":
         excess = excess.clamp(min=0)
     return (excess**2).mean()
+
+
+def d_hinge(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
+    """The discriminator's hinge loss (Lim & Ye 2017; Miyato et al. 2018, eq. 16;
+    the loss of the projection discriminator, Miyato & Koyama 2018).
+
+        ``d_loss = E[max(0, 1 - logits_real)] + E[max(0, 1 + logits_fake)]``
+
+    A real sample scored above 1, or a fake below -1, costs nothing: D stops
+    pushing samples it already separates by the margin.
+
+    Args:
+        logits_real: ``(N,)`` or ``(N, 1)`` outputs of D on real data.
+        logits_fake: ``(M,)`` or ``(M, 1)`` outputs of D on generated data.
+
+    Returns:
+        Scalar tensor ``>= 0``; 2 when D outputs 0 everywhere.
+    """
+    return F.relu(1 - _flat(logits_real)).mean() + F.relu(1 + _flat(logits_fake)).mean()
+
+
+def g_hinge(logits_fake: Tensor) -> Tensor:
+    """The generator's loss that goes with :func:`d_hinge`: ``-E[logits_fake]``
+    (Miyato et al. 2018, eq. 17; Lim & Ye 2017). No margin on G's side.
+
+    Args:
+        logits_fake: ``(N,)`` or ``(N, 1)`` outputs of D on generated data.
+
+    Returns:
+        Scalar tensor, any sign.
+    """
+    return -_flat(logits_fake).mean()
+
+
+def class_loss(class_logits: Tensor, y: Tensor) -> Tensor:
+    """Cross-entropy of class logits ``(N, K)`` against labels ``y (N,)``, the
+    mean over the ``N`` samples: ``-E[log P(C = y | x)]``, AC-GAN's ``-L_C`` on
+    one batch (Odena et al. 2017, eq. 3)."""
+    if class_logits.dim() != 2 or class_logits.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"expected class logits (N, K) and labels (N,), got "
+            f"{tuple(class_logits.shape)} and {tuple(y.shape)}"
+        )
+    return F.cross_entropy(class_logits, y)
+
+
+def d_acgan(
+    logits_real: Tensor,
+    logits_fake: Tensor,
+    class_logits_real: Tensor,
+    class_logits_fake: Tensor,
+    y_real: Tensor,
+    y_fake: Tensor,
+    class_weight: float = 1.0,
+) -> Tensor:
+    """AC-GAN's discriminator loss (Odena et al. 2017, eq. 2-3): D maximises
+    ``L_S + L_C``, so it minimises
+
+        ``BCE(real as real) + BCE(fake as fake)
+        + class_weight * (CE(class_logits_real, y_real) + CE(class_logits_fake,
+        y_fake))``
+
+    where ``L_S = E[log P(S=real | x_real)] + E[log P(S=fake | x_fake)]`` is the
+    source term and ``L_C = E[log P(C=c | x_real)] + E[log P(C=c | x_fake)]`` the
+    class term, both on real *and* generated images. Each of the four terms is a
+    mean over its own batch (the real and fake batches may differ in size), and
+    nothing is halved. (A common snippet halves the source term and averages one
+    cross-entropy over the concatenated real and fake batch: a different
+    weighting whenever the batch sizes differ, and half the weight on ``L_S``.)
+
+    Args:
+        logits_real, logits_fake: source logits ``(N,)`` and ``(M,)``.
+        class_logits_real, class_logits_fake: class logits ``(N, K)``, ``(M, K)``.
+        y_real, y_fake: labels ``(N,)`` of the data, ``(M,)`` given to G.
+        class_weight: multiplies ``-L_C`` (1 in the paper).
+
+    Returns:
+        Scalar tensor ``>= 0``.
+    """
+    source = d_minimax(logits_real, logits_fake)
+    classes = class_loss(class_logits_real, y_real) + class_loss(
+        class_logits_fake, y_fake
+    )
+    return source + class_weight * classes
+
+
+def g_acgan(
+    logits_fake: Tensor,
+    class_logits_fake: Tensor,
+    y_fake: Tensor,
+    class_weight: float = 1.0,
+) -> Tensor:
+    """AC-GAN's generator loss: ``BCE(fake as real) + class_weight *
+    CE(class_logits_fake, y_fake)``.
+
+    In the paper G maximises ``L_C - L_S``, i.e. minimises ``log P(S=fake |
+    x_fake) - log P(C=c | x_fake)``: the saturating source term of the minimax
+    game. We use the non-saturating ``-log P(S=real | x_fake)``
+    (:func:`g_nonsaturating`, Goodfellow et al. 2014, section 3) for the reason
+    it exists: the saturating term has almost no gradient while D rejects the
+    fakes. The class term is the paper's.
+
+    Args:
+        logits_fake: source logits ``(M,)`` of D on generated images.
+        class_logits_fake: class logits ``(M, K)`` of D on them.
+        y_fake: the labels ``(M,)`` G was asked for.
+        class_weight: multiplies the class term (1 in the paper).
+
+    Returns:
+        Scalar tensor ``>= 0``.
+    """
+    return g_nonsaturating(logits_fake) + class_weight * class_loss(
+        class_logits_fake, y_fake
+    )
 
 
 # Registries: plain dicts, filled explicitly (greppable).
