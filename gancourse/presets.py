@@ -124,6 +124,113 @@ PRESETS["wgangp-fashion"] = replace(
 )
 
 
+# -- chapter 3: class-conditional GANs ------------------------------------------------
+# Each says which G (model.g_cond) and which label input of D (method.d_cond, or
+# AC-GAN's classifier head) it uses. The Fashion-MNIST / MNIST ones train with the
+# DCGAN settings (Adam(2e-4, (0.5, 0.999)), batch 64, one D step, logits + BCE), so
+# that they differ from dcgan-mnist only in how the label enters. Grids of 100: ten
+# samples per class, one class per column with nrow=10.
+_CH3_TRAIN = TrainConfig(
+    steps=5000, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), n_samples=100
+)
+# cGAN (Mirza & Osindero 2014): one_hot(y) appended to z in G; label maps stacked on
+# the image channels at D's input (their MLP D concatenates y to its input).
+PRESETS["cgan-mnist"] = Config(
+    name="cgan-mnist",
+    data=DataConfig(name="mnist", batch_size=64),
+    model=model_config("cdcgan", z_dim=100, img_size=28, g_cond="concat"),
+    method=method_config("cgan", d_cond="concat", loss="nonsaturating"),
+    train=_CH3_TRAIN,
+)
+PRESETS["cgan-fashion"] = replace(
+    PRESETS["cgan-mnist"],
+    name="cgan-fashion",
+    data=DataConfig(name="fashion-mnist", batch_size=64),
+)
+# The projection paper's pairing at DCGAN size (Miyato & Koyama 2018): conditional
+# BatchNorm on one_hot(y) in G, projection <embed(y), phi(x)> in D; DCGAN training
+# (their hinge loss, n_dis = 5 and spectral norm are in projgan-cifar10).
+PRESETS["projgan-fashion"] = replace(
+    PRESETS["cgan-fashion"],
+    name="projgan-fashion",
+    model=model_config("cdcgan", z_dim=100, img_size=28, g_cond="cbn"),
+    method=method_config("cgan", d_cond="projection", loss="nonsaturating"),
+)
+# AC-GAN (Odena et al. 2017): G reads [z, one_hot(y)]; D has a source head and an
+# auxiliary classifier on the same features; class weight 1 as in the paper.
+PRESETS["acgan-fashion"] = replace(
+    PRESETS["cgan-fashion"],
+    name="acgan-fashion",
+    method=method_config("acgan", class_weight=1.0),
+)
+# AC-GAN on CIFAR-10, a GPU run. From the paper's appendix as far as we could check
+# it (we could not re-read it offline when writing this; these values are from memory
+# and unverified): G's input is z (100) with the one-hot class (10) appended, its
+# feature maps have 384 -> 192 -> 96 channels (here g_width=96 in the DCGAN layout:
+# 4x4x384 -> 8x8x192 -> 16x16x96 -> 32x32x3), Adam(2e-4, (0.5, 0.999)), batch 100,
+# 50,000 steps. Departures: the DCGAN discriminator (4x4 stride-2 convolutions with
+# BatchNorm) instead of the paper's six 3x3 convolutions with dropout, and the
+# non-saturating G loss (see gancourse.gans.acgan).
+PRESETS["acgan-cifar10"] = Config(
+    name="acgan-cifar10",
+    data=DataConfig(name="cifar10", batch_size=100),
+    model=model_config(
+        "cdcgan",
+        z_dim=100,
+        img_channels=3,
+        img_size=32,
+        g_width=96,
+        d_width=64,
+        g_cond="concat",
+    ),
+    method=method_config("acgan", class_weight=1.0, n_d_steps=1),
+    train=TrainConfig(
+        steps=50_000,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        betas=(0.5, 0.999),
+        n_samples=100,
+        sample_every=2000,
+        log_every=100,
+        ckpt_every=2000,
+    ),
+)
+# cGAN with a projection discriminator on CIFAR-10 (Miyato & Koyama 2018), a GPU run.
+# Settings checked against the authors' configs/sn_cifar10.yml (pfnet-research/
+# sngan_projection): ResNet G with 256 channels and conditional BatchNorm, z 128;
+# ResNet D with 128 channels, spectral norm, sum pooling and projection; hinge loss,
+# n_dis = 5, Adam(2e-4, (0, 0.9)) decayed linearly to 0 from step 0, batch 64,
+# 50,000 generator steps. (Their code draws 128 fakes for G's step; we keep one
+# batch size.)
+PRESETS["projgan-cifar10"] = Config(
+    name="projgan-cifar10",
+    data=DataConfig(name="cifar10", batch_size=64),
+    model=model_config(
+        "cresnet",
+        z_dim=128,
+        img_channels=3,
+        img_size=32,
+        g_width=256,
+        d_width=128,
+        d_norm="none",
+        g_cond="cbn",
+        d_sn=True,
+    ),
+    method=method_config("cgan", d_cond="projection", loss="hinge", n_d_steps=5),
+    train=TrainConfig(
+        steps=50_000,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        betas=(0.0, 0.9),
+        lr_decay="linear",
+        n_samples=100,
+        sample_every=2000,
+        log_every=100,
+        ckpt_every=2000,
+    ),
+)
+
+
 def get_preset(name: str, fast: bool | None = None) -> Config:
     """The preset called ``name``; its ``.fast()`` copy when ``fast`` (default:
     :func:`~gancourse.config.fast_mode`). Unknown names raise

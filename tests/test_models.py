@@ -8,6 +8,7 @@ from torch import nn
 
 from gancourse.config import PRESETS, model_config
 from gancourse.data import DATASETS
+from gancourse.gans import DataSpec, build_method
 from gancourse.models import (
     DCGANDiscriminator,
     DCGANGenerator,
@@ -37,15 +38,29 @@ def _shape(cfg):
 def test_every_preset_builds_and_has_the_right_shapes(name, fast):
     cfg = PRESETS[name].fast() if fast else PRESETS[name]
     shape = _shape(cfg)
-    G = build_generator(cfg.model, shape)
-    D = build_discriminator(cfg.model, shape)
-    x = G(torch.randn(5, cfg.model.z_dim))
+    # built by the preset's method, as the Trainer does: a conditional method's
+    # networks also need the number of classes
+    n_classes = DATASETS[cfg.data.name]["n_classes"]
+    method = build_method(cfg.method)
+    spec = DataSpec(("x", "y"), {"x": shape, "y": ()}, n_classes=n_classes)
+    method.build(cfg.model, spec)
+    G, D = method.nets["G"], method.nets["D"]
+    inputs = method.sample_inputs(5)
+    x = method.generate(inputs)
     assert x.shape == (5, *shape)
     if len(shape) == 3:  # images come out of a Tanh
         assert x.min() >= -1 and x.max() <= 1
-    assert D(x).shape == (5,)
+    if "y" not in method.needs:
+        logits = D(x)
+    elif method.d_cond == "acgan":  # AC-GAN: source logits and class logits
+        logits, class_logits = D(x)
+        assert class_logits.shape == (5, n_classes)
+    else:
+        logits = D(x, inputs["y"])
+    assert logits.shape == (5,)
     # logits, not probabilities: no Sigmoid module anywhere in D
     assert not any(isinstance(m, nn.Sigmoid) for m in D.modules())
+    assert not any(isinstance(m, nn.Sigmoid) for m in G.modules())
 
 
 @pytest.mark.parametrize("size,channels", [(28, 1), (32, 3), (64, 3)])

@@ -9,7 +9,9 @@ instantiates the one a config names. To add a GAN, copy
 from __future__ import annotations
 
 from gancourse.config import ConfigError, MethodConfig
+from gancourse.gans.acgan import ACGAN, ACGANConfig
 from gancourse.gans.base import DataSpec, GANMethod, Phase, StepContext
+from gancourse.gans.cgan import CGAN, CGANConfig
 from gancourse.gans.vanilla import VanillaConfig, VanillaGAN
 from gancourse.gans.wgan import WGAN, WGANConfig
 from gancourse.gans.wgangp import WGANGP, WGANGPConfig
@@ -18,6 +20,8 @@ METHODS: dict[str, type[GANMethod]] = {
     "vanilla": VanillaGAN,
     "wgan": WGAN,
     "wgan-gp": WGANGP,
+    "cgan": CGAN,
+    "acgan": ACGAN,
 }
 
 
@@ -47,6 +51,10 @@ __all__ = [
     "WGANConfig",
     "WGANGP",
     "WGANGPConfig",
+    "CGAN",
+    "CGANConfig",
+    "ACGAN",
+    "ACGANConfig",
     "METHODS",
     "build_method",
 ]
