@@ -1,6 +1,6 @@
 """Class-conditional DCGAN networks: ``G(z, y)`` and three discriminators.
 
-The networks of :mod:`gancourse.models.dcgan` (same geometry, widths and
+The networks of ``gancourse.models.dcgan`` (same geometry, widths and
 ``N(0, 0.02)`` initialisation) with a label ``y in [0, K)``:
 
 * G, ``model.g_cond``: ``"concat"`` reads ``cat([z, one_hot(y)])`` (Mirza &

@@ -1,6 +1,6 @@
 """Class-conditional ResNets: the networks of Miyato & Koyama (2018, CIFAR-10).
 
-The blocks and sizes of :mod:`gancourse.models.resnet` (Gulrajani et al. 2017),
+The blocks and sizes of ``gancourse.models.resnet`` (Gulrajani et al. 2017),
 conditioned on a label ``y in [0, K)`` as in the projection paper's code
 (``gen_models/resnet_32.py``, ``dis_models/snresnet_32.py``):
 
