@@ -117,7 +117,7 @@ def _sample(args: argparse.Namespace) -> int:
 
     sampler = _load_sampler(args.ckpt, ema=not args.no_ema)
     x = sampler.sample(args.n, seed=args.seed)
-    path = save_samples(x, args.out)
+    path = save_samples(x, args.out, nrow=sampler.method.grid_nrow())
     print(f"wrote {args.n} samples to {path}")
     return 0
 

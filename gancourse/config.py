@@ -31,8 +31,6 @@ __all__ = [
     "MethodConfig",
     "TrainConfig",
     "ConfigError",
-    "PRESETS",
-    "get_preset",
     "fast_mode",
     "method_config",
     "model_config",
@@ -478,6 +476,12 @@ def fast_mode() -> bool:
     return os.environ.get("GANCOURSE_FAST", "").strip().lower() in ("1", "true", "yes")
 
 
-# The presets need the method and model dataclasses, which import this module:
-# import them last (gancourse.presets holds the named configs).
-from gancourse.presets import PRESETS, get_preset  # noqa: E402
+def __getattr__(name: str) -> Any:
+    # The presets (gancourse.presets) need the method and model dataclasses, whose
+    # modules import this one: load them on first use, so that importing
+    # gancourse.models (or .gans) first works too.
+    if name in ("PRESETS", "get_preset"):
+        from gancourse import presets
+
+        return getattr(presets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

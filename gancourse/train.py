@@ -628,6 +628,7 @@ class Trainer:
                 x,
                 self.out_dir / "samples" / f"step_{self.step:06d}.png",
                 title=f"{self.cfg.name}, step {self.step}",
+                nrow=self.method.grid_nrow(),
             )
 
     def _log_event(self, record: dict[str, Any]) -> None:

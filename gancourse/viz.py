@@ -104,8 +104,10 @@ def _file_figure(figsize: tuple[float, float]):
     return fig
 
 
-def save_samples(x: Tensor, path: str | os.PathLike, title: str | None = None) -> Path:
-    """Save a grid (images) or scatter plot (2-D) of ``x`` as a PNG.
+def save_samples(
+    x: Tensor, path: str | os.PathLike, title: str | None = None, nrow: int = 8
+) -> Path:
+    """Save a grid (images, ``nrow`` per row) or scatter plot (2-D) of ``x`` as a PNG.
 
     Draws on a standalone Agg figure, so it neither needs a display nor changes
     the backend a notebook is using.
@@ -113,7 +115,7 @@ def save_samples(x: Tensor, path: str | os.PathLike, title: str | None = None) -
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig = _file_figure((4, 4.3))
-    show_grid(x, title=title, ax=fig.add_subplot())
+    show_grid(x, title=title, nrow=nrow, ax=fig.add_subplot())
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return path

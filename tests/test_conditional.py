@@ -312,3 +312,23 @@ def test_projgan_cifar10_discriminator_is_spectrally_normalised():
     W = t.D.head.psi.weight.detach()  # (1, F): sigma = ||w|| after normalisation
     assert hasattr(t.D.head.psi, "parametrizations")
     assert float(W.norm()) == pytest.approx(1.0, rel=0.05)
+
+
+def test_saved_grids_put_one_class_per_column(tmp_path, monkeypatch):
+    """The Trainer asks the method how wide a grid is: K for conditional ones."""
+    import gancourse.viz as viz
+
+    widths = []
+    monkeypatch.setattr(
+        viz, "save_samples", lambda x, path, title=None, nrow=8: widths.append(nrow)
+    )
+    cfg = (
+        PRESETS["cgan-fashion"]
+        .fast()
+        .override({"data.batch_size": 8, "train.n_samples": 20})
+    )
+    x = torch.rand(32, 1, 28, 28) * 2 - 1
+    y = torch.arange(32) % 10
+    t = Trainer(cfg, tmp_path, data={"x": x, "y": y}, progress=False)
+    t.fit(1)
+    assert widths and set(widths) == {10}

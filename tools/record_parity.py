@@ -36,8 +36,10 @@ def synthetic(kind: str) -> torch.Tensor:
 
 def runs() -> dict[str, tuple]:
     ring = PRESETS["vanilla-ring8"].override({"train.log_every": 1})
-    gp = PRESETS["wgangp-mnist"].fast().override(
-        {"train.log_every": 1, "data.batch_size": 32}
+    gp = (
+        PRESETS["wgangp-mnist"]
+        .fast()
+        .override({"train.log_every": 1, "data.batch_size": 32})
     )
     return {"vanilla-ring8": (ring, "points"), "wgangp-mnist-fast": (gp, "images")}
 

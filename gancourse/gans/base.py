@@ -245,6 +245,11 @@ class GANMethod:
         """
         return {"z": torch.randn(n, self.G.z_dim, generator=generator)}
 
+    def grid_nrow(self) -> int:
+        """Images per row of a sample grid (conditional methods: the number of
+        classes, so that each column of the grid is one class)."""
+        return 8
+
     def generate(self, inputs: Batch, nets: nn.ModuleDict | None = None) -> Tensor:
         """Samples ``(n, *sample_shape)`` from :meth:`sample_inputs`-style inputs,
         with ``nets`` (default :attr:`nets`; the Trainer passes the EMA copies).

@@ -143,6 +143,9 @@ class CGAN(GANMethod):
         z = torch.randn(n, self.G.z_dim, generator=generator)
         return {"z": z, "y": torch.arange(n) % self.n_classes}
 
+    def grid_nrow(self) -> int:
+        return self.n_classes  # one class per column
+
     def generate(self, inputs: Batch, nets: nn.ModuleDict | None = None) -> Tensor:
         nets = self.nets if nets is None else nets
         return nets["G"](inputs["z"], inputs["y"])
