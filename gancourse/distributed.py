@@ -25,7 +25,14 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["World", "init_world", "all_reduce_mean_", "close_world"]
+__all__ = [
+    "World",
+    "init_world",
+    "all_reduce_mean_",
+    "mean_over_processes",
+    "any_process",
+    "close_world",
+]
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,29 @@ def all_reduce_mean_(params: list[torch.nn.Parameter], world: World) -> None:
         k = g.numel()
         p.grad = flat[offset : offset + k].view_as(p).clone()
         offset += k
+
+
+def mean_over_processes(x: torch.Tensor, world: World) -> torch.Tensor:
+    """The mean of ``x`` over the processes of ``world`` (``x`` itself alone).
+
+    A collective: every process must call it. With equal shares of the batch, the
+    mean of the processes' batch means is the global batch's mean.
+    """
+    if world.size <= 1:
+        return x
+    x = x.detach().clone()
+    dist.all_reduce(x)
+    return x / world.size
+
+
+def any_process(flag: bool, world: World) -> bool:
+    """True if ``flag`` is true on any process: a decision all of them share (a
+    collective: every process must call it)."""
+    if world.size <= 1:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=world.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
 
 
 def close_world(world: World) -> None:
