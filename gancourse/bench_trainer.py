@@ -137,6 +137,19 @@ def bare_loop(
     return {"G": G, "D": D}, clock.read()
 
 
+def _grid_seconds(cfg: Config, data: torch.Tensor, repeats: int = 3):
+    """Median seconds of one fixed-input sample grid (``n_samples`` through G)."""
+    from gancourse.train import Trainer
+
+    trainer = Trainer(cfg, None, data=data, progress=False, command="bench")
+    times = []
+    for _ in range(repeats):
+        clock = _Clock(trainer.device)
+        trainer.generate(trainer.fixed_inputs)
+        times.append(clock.read())
+    return {c: statistics.median(t[c] for t in times) for c in CLOCKS}
+
+
 def _trainer_run(cfg: Config, data: torch.Tensor, steps: int):
     """The Trainer as users run it, without a run folder; the seconds of ``fit``."""
     from gancourse.train import Trainer
@@ -197,6 +210,7 @@ def _bench(
             for c, t in run(side).items():
                 times[c][side].append(t)
 
+    grid = _grid_seconds(cfg, data)
     dev = torch.device(device)
     hw = (
         torch.cuda.get_device_name(dev)
@@ -226,6 +240,7 @@ def _bench(
     }
     for c in CLOCKS:
         med = {side: statistics.median(ts) for side, ts in times[c].items()}
+        ratios = [a / b for a, b in zip(times[c]["trainer"], times[c]["bare"])]
         result[c] = {
             "seconds": {
                 side: [round(t, 6) for t in ts] for side, ts in times[c].items()
@@ -235,8 +250,17 @@ def _bench(
                 side: round(1000 * m / steps, 2) for side, m in med.items()
             },
             "overhead_pct": round(100.0 * (med["trainer"] / med["bare"] - 1.0), 2),
+            # each repeat's two runs are neighbours in time: the median of their
+            # ratios is blind to slow changes in the machine's load
+            "paired_overhead_pct": round(100.0 * (statistics.median(ratios) - 1.0), 2),
         }
     result["overhead_pct"] = result["wall"]["overhead_pct"]
+    # the two grids of every fit (its start and end) are a fixed cost per run that
+    # a real run spreads over train.sample_every steps
+    result["sample_grid_s"] = {c: round(grid[c], 6) for c in CLOCKS}
+    result["grids_share_pct"] = {
+        c: round(100.0 * 2 * grid[c] / result[c]["median_s"]["bare"], 2) for c in CLOCKS
+    }
     _print(result)
     if record:
         Path(record).write_text(json.dumps(result, indent=1) + "\n")
@@ -250,17 +274,28 @@ def _print(r: dict[str, Any]) -> None:
         f"{r['threads']} thread(s), torch {r['torch']}"
     )
     print(f"# Trainer: {r['trainer_logging']}; bare loop: no logging")
-    head = ("median s", "ms/step", "min s", "max s", "overhead")
+    head = ("median s", "ms/step", "min s", "max s", "overhead", "paired")
     print(f"{'':<20}" + "".join(f"{h:>10}" for h in head))
     for c, clock in (("wall", "wall"), ("cpu", "CPU")):
         for side, label in (("trainer", "Trainer"), ("bare", "bare loop")):
             ts = r[c]["seconds"][side]
-            extra = f"{r[c]['overhead_pct']:>+9.2f}%" if side == "trainer" else ""
+            extra = (
+                f"{r[c]['overhead_pct']:>+9.2f}%{r[c]['paired_overhead_pct']:>+9.2f}%"
+                if side == "trainer"
+                else ""
+            )
             print(
                 f"{label + ', ' + clock + ' time':<20}{r[c]['median_s'][side]:>10.3f}"
                 f"{r[c]['ms_per_step'][side]:>10.2f}{min(ts):>10.3f}{max(ts):>10.3f}"
                 + extra
             )
+    print(
+        "# overhead: median over median; paired: median of the ratios of each "
+        "repeat's two runs. Of it, the Trainer's two sample grids per run: "
+        f"{r['grids_share_pct']['wall']:.2f}% wall, "
+        f"{r['grids_share_pct']['cpu']:.2f}% CPU "
+        f"({1000 * r['sample_grid_s']['cpu']:.0f} ms CPU each)"
+    )
     verdict = "within" if r["overhead_pct"] <= r["target_pct"] else "above"
     print(
         f"overhead of the Trainer: {r['overhead_pct']:+.2f}% wall time (median over "
