@@ -14,7 +14,9 @@ training loop does, instead of wrapping each network in
 gradient penalties (a double backward) and may leave a network unused in a phase,
 all of which DDP's bucketed hooks handle badly. The price is no overlap of
 communication with the backward pass. BatchNorm statistics stay per process.
-Rank 0 alone writes logs, sample grids and checkpoints.
+Rank 0 alone writes logs, sample grids and checkpoints; the numbers it logs are
+averaged over the processes first (one more ``all_reduce`` per log record), so
+they are the global batch's, and the processes stop on the time budget together.
 """
 
 from __future__ import annotations
