@@ -8,6 +8,7 @@
     gancourse export --ckpt runs/x/last.pt --name dcgan-mnist --dest DIR
     gancourse data prepare [--offline] [--root DIR]
     gancourse presets
+    gancourse bench fid | trainer [--steps 30 --repeats 5] [--record JSON]
 
 Errors a user can cause (unknown preset or key, missing data, a bad checkpoint)
 print one clear line and exit with status 2, without a traceback.
@@ -345,6 +346,21 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "trainer":
+        from gancourse.bench_trainer import bench_trainer
+
+        if args.steps < 1 or args.repeats < 1:
+            raise UsageError("--steps and --repeats must be at least 1")
+        bench_trainer(
+            steps=args.steps,
+            repeats=args.repeats,
+            warmup=args.warmup,
+            threads=args.threads or None,
+            fast=args.fast,
+            device=args.device,
+            record=args.record,
+        )
+        return 0
     from gancourse.metrics.bench import bench_fid
 
     bench_fid(
@@ -440,12 +456,26 @@ def build_parser() -> argparse.ArgumentParser:
     _metric_options(st)
     st.set_defaults(fn=_stats)
 
-    b = sub.add_parser("bench", help="benchmarks: `gancourse bench fid`")
-    b.add_argument("what", choices=["fid"])
-    b.add_argument("--n", type=int, default=10_000, help="samples per covariance")
-    b.add_argument("--dim", type=int, default=2048)
-    b.add_argument("--no-extraction", action="store_true")
-    b.add_argument("--record", metavar="JSON", help="also write the rows to a file")
+    b = sub.add_parser(
+        "bench", help="benchmarks: `gancourse bench fid`, `gancourse bench trainer`"
+    )
+    b.add_argument("what", choices=["fid", "trainer"])
+    b.add_argument("--record", metavar="JSON", help="also write the result to a file")
+    bf = b.add_argument_group("fid")
+    bf.add_argument("--n", type=int, default=10_000, help="samples per covariance")
+    bf.add_argument("--dim", type=int, default=2048)
+    bf.add_argument("--no-extraction", action="store_true")
+    bt = b.add_argument_group("trainer (dcgan-mnist, batch 64, against a bare loop)")
+    bt.add_argument("--steps", type=int, default=30, help="steps per timed run")
+    bt.add_argument("--repeats", type=int, default=5, help="timed runs of each")
+    bt.add_argument("--warmup", type=int, default=1, help="untimed runs of each")
+    bt.add_argument(
+        "--threads", type=int, default=1, help="torch threads (0: leave as is)"
+    )
+    bt.add_argument("--device", default="cpu", help="cpu or cuda")
+    bt.add_argument(
+        "--fast", action="store_true", help="the fast preset (tiny widths; for tests)"
+    )
     b.set_defaults(fn=_bench)
     return p
 

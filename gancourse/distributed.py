@@ -14,7 +14,9 @@ training loop does, instead of wrapping each network in
 gradient penalties (a double backward) and may leave a network unused in a phase,
 all of which DDP's bucketed hooks handle badly. The price is no overlap of
 communication with the backward pass. BatchNorm statistics stay per process.
-Rank 0 alone writes logs, sample grids and checkpoints.
+Rank 0 alone writes logs, sample grids and checkpoints; the numbers it logs are
+averaged over the processes first (one more ``all_reduce`` per log record), so
+they are the global batch's, and the processes stop on the time budget together.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["World", "init_world", "all_reduce_mean_", "close_world"]
+__all__ = [
+    "World",
+    "init_world",
+    "all_reduce_mean_",
+    "mean_over_processes",
+    "any_process",
+    "close_world",
+]
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,29 @@ def all_reduce_mean_(params: list[torch.nn.Parameter], world: World) -> None:
         k = g.numel()
         p.grad = flat[offset : offset + k].view_as(p).clone()
         offset += k
+
+
+def mean_over_processes(x: torch.Tensor, world: World) -> torch.Tensor:
+    """The mean of ``x`` over the processes of ``world`` (``x`` itself alone).
+
+    A collective: every process must call it. With equal shares of the batch, the
+    mean of the processes' batch means is the global batch's mean.
+    """
+    if world.size <= 1:
+        return x
+    x = x.detach().clone()
+    dist.all_reduce(x)
+    return x / world.size
+
+
+def any_process(flag: bool, world: World) -> bool:
+    """True if ``flag`` is true on any process: a decision all of them share (a
+    collective: every process must call it)."""
+    if world.size <= 1:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=world.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
 
 
 def close_world(world: World) -> None:

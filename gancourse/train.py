@@ -52,7 +52,13 @@ from gancourse.checkpoint import (
 )
 from gancourse.config import Config, ConfigError
 from gancourse.data.source import BatchStream, build_source
-from gancourse.distributed import World, all_reduce_mean_, init_world
+from gancourse.distributed import (
+    World,
+    all_reduce_mean_,
+    any_process,
+    init_world,
+    mean_over_processes,
+)
 from gancourse.gans import build_method
 from gancourse.gans.base import Batch, Phase, StepContext
 from gancourse.sampling import Sampler
@@ -436,10 +442,16 @@ class Trainer:
         if n == 0:
             return {"step": self.step}
         keys = list(dict.fromkeys(k for _, s in self._pending for k in s))
+        means = [
+            torch.stack([s[k] for _, s in self._pending if k in s]).mean() for k in keys
+        ]
+        if self.world.size > 1:
+            # each process saw its own share of the batch: log the global batch's
+            # numbers, as one process would, not rank 0's half
+            means = list(mean_over_processes(torch.stack(means), self.world))
         record: dict[str, Any] = {"step": self.step}
-        for k in keys:
-            vals = [s[k] for _, s in self._pending if k in s]
-            record[k] = float(torch.stack(vals).mean())
+        for k, v in zip(keys, means):
+            record[k] = float(v)
         self._pending.clear()
         return record
 
@@ -586,9 +598,16 @@ class Trainer:
         self._since_eval = []
 
     def out_of_time(self) -> bool:
-        """True once ``train.max_time_s`` (> 0) seconds of training are spent."""
+        """True once ``train.max_time_s`` (> 0) seconds of training are spent.
+
+        Under torchrun the processes decide together (a collective call): their
+        clocks differ, and one that stopped alone would leave the others waiting
+        in their next gradient all-reduce.
+        """
         budget = self.cfg.train.max_time_s
-        return budget > 0 and self._elapsed() >= budget
+        if budget <= 0:
+            return False
+        return any_process(self._elapsed() >= budget, self.world)
 
     def _install_sigint_handler(self):
         if threading.current_thread() is not threading.main_thread():

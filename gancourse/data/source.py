@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from gancourse.config import ConfigError
 from gancourse.gans.base import Batch, DataSpec
 
 __all__ = [
@@ -264,13 +265,15 @@ class BatchStream:
         balanced: bool = False,
         device: torch.device | str = "cpu",
     ):
+        # ConfigError: settings the user chose, printed as one line by the command
         if batch_size % (world * accum):
-            raise ValueError(
+            raise ConfigError(
                 f"data.batch_size={batch_size} must be divisible by the number of "
-                f"processes ({world}) times train.accum ({accum})"
+                f"processes ({world}) times train.accum ({accum}); pick a multiple "
+                f"of {world * accum}"
             )
         if len(source) < batch_size:
-            raise ValueError(
+            raise ConfigError(
                 f"only {len(source)} training samples but data.batch_size="
                 f"{batch_size}; lower the batch size or raise data.limit"
             )
@@ -278,7 +281,7 @@ class BatchStream:
         if balanced:
             targets = source.targets
             if targets is None:
-                raise ValueError(
+                raise ConfigError(
                     "data.balanced=true needs class labels, and this data has none"
                 )
             counts = torch.bincount(targets.cpu().long()).double()
