@@ -497,7 +497,9 @@ class Trainer:
         first_step = self.step
         try:
             while self.step < target:
-                if self._stop_requested:
+                # under torchrun every process gets the Ctrl-C, maybe in different
+                # steps: they agree (one tiny all-reduce a step) and stop together
+                if any_process(self._stop_requested, self.world):
                     interrupted = True
                     break
                 if self.step == first_step and self.out_of_time():
