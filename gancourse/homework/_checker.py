@@ -93,9 +93,9 @@ class Exercise:
 
     @property
     def function_name(self) -> str:
-        """The name of the function the learner writes: the part of the id after
-        the dot (``"ch01.d_loss"`` -> ``d_loss``), as in every exercise copy (a
-        test keeps the notebooks' ``check(id, name)`` calls in line with it)."""
+        """The name of the function the learner writes, the part of the id after
+        the dot (``"ch01.d_loss"`` -> ``d_loss``) as in every exercise copy; a
+        test keeps the notebooks' ``check(id, name)`` calls in line with it."""
         return self.id.partition(".")[2]
 
 

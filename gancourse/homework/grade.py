@@ -24,7 +24,7 @@ For each submission, :func:`grade_notebook`
 3. **re-checks each answer itself** in another clean Python process that imports
    the genuine checker before any learner code exists there, then executes those
    statements in a namespace of their own and calls
-   :func:`gancourse.homework._checker.run_check` on each answer function, with a
+   the checker's ``run_check`` on each answer function, with a
    time limit per exercise (``check_timeout``). A hang or a crash there becomes
    that exercise's verdict and the remaining exercises are checked in a new
    process.
@@ -33,7 +33,7 @@ Which exercises a notebook is graded on: every exercise of each chapter whose id
 appear in the notebook (an exercise copy mentions all of its own), or the
 chapters given explicitly. The answer to exercise ``chNN.name`` is the function
 that the notebook passes to ``check("chNN.name", fn)``, or else the one called
-``name`` (:attr:`~gancourse.homework.Exercise.function_name`).
+``name`` (``Exercise.function_name``).
 
 Verdicts: ``passed``, ``failed``, ``not implemented`` (the stub is still there),
 ``error`` (the check could not run the answer), ``missing`` (the run defined no
@@ -73,6 +73,7 @@ from typing import Any
 __all__ = [
     "UNTRUSTED_WARNING",
     "VERDICTS",
+    "CSV_COLUMNS",
     "CellRun",
     "GradeRow",
     "SubmissionGrade",
