@@ -611,7 +611,11 @@ def _missing_message(
     """Why the run left no function ``name``."""
     by_index = {r.index: r for r in runs}
     pattern = re.compile(_DEFINES.format(name=re.escape(name)), re.MULTILINE)
-    where = [i for i, c in enumerate(nb.cells) if pattern.search(c.get("source", ""))]
+    where = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and pattern.search(c.get("source", ""))
+    ]
     if not where:
         return (
             f"the notebook defines no function `{name}`.",
