@@ -395,14 +395,25 @@ def _grade(args: argparse.Namespace) -> int:
             detail = " ".join(str(exc).split())[:120]
             raise UsageError(f"{sub}: not a readable notebook ({detail})") from None
     print(f"warning: {grading.UNTRUSTED_WARNING}", file=sys.stderr, flush=True)
-    subs = grading.grade(
-        args.submissions,
-        timeout=args.timeout,
-        cell_timeout=args.cell_timeout,
-        check_timeout=args.check_timeout,
-        chapters=args.chapter,
-        echo=True,
-    )
+    # A plain SIGTERM (e.g. from `timeout`) would skip the clean-up that stops the
+    # kernel and the checking process; exit through Python's instead.
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        subs = grading.grade(
+            args.submissions,
+            timeout=args.timeout,
+            cell_timeout=args.cell_timeout,
+            check_timeout=args.check_timeout,
+            chapters=args.chapter,
+            echo=True,
+        )
+    except KeyboardInterrupt:
+        print("gancourse grade: interrupted; nothing written", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     n_rows = sum(len(s.rows) for s in subs)
     n_pass = sum(s.score for s in subs)
     print(f"graded {len(subs)} notebook(s): {n_pass}/{n_rows} exercises passed")

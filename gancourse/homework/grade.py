@@ -353,6 +353,10 @@ def _run_notebook(
     except Exception as exc:  # the kernel could not start, or nbclient failed
         note = f"the notebook could not be run ({type(exc).__name__}: {exc})"
         note = " ".join(note.split())[:300]
+    if getattr(runner, "_async_cleanup_kernel_future", None) is not None:
+        # nbclient caught SIGINT / SIGTERM and stopped the kernel: stop grading
+        # rather than report the interrupted run as the learner's.
+        raise KeyboardInterrupt("grading interrupted")
     ran_until = runner.current
     runs = []
     for i, cell in enumerate(nb.cells):
