@@ -9,6 +9,8 @@
     gancourse data prepare [--offline] [--root DIR]
     gancourse presets
     gancourse bench fid | trainer [--steps 30 --repeats 5] [--record JSON]
+    gancourse progress
+    gancourse grade SUBMISSION.ipynb [...] --out grades.csv
 
 Errors a user can cause (unknown preset or key, missing data, a bad checkpoint)
 print one clear line and exit with status 2, without a traceback.
@@ -372,6 +374,71 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(args: argparse.Namespace) -> int:
+    from gancourse.homework import tracking
+
+    path = tracking.progress_path()
+    rows = tracking.chapter_progress(tracking.load_progress(path))
+    print(tracking.format_progress(rows, path))
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    import nbformat
+
+    from gancourse.homework import EXERCISES
+    from gancourse.homework import grade as grading
+
+    for name in ("timeout", "cell_timeout", "check_timeout"):
+        if not getattr(args, name) > 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive number")
+    chapters = sorted({eid.split(".", 1)[0] for eid in EXERCISES})
+    for chapter in args.chapter or []:
+        if chapter not in chapters:
+            raise UsageError(
+                f"unknown chapter {chapter!r}; chapters with exercises: "
+                f"{', '.join(chapters)}"
+            )
+    for sub in args.submissions:
+        path = Path(sub)
+        if not path.is_file():
+            raise UsageError(f"{sub}: no such file")
+        if path.suffix != ".ipynb":
+            raise UsageError(f"{sub}: not a notebook (expected a .ipynb file)")
+        try:
+            nbformat.read(str(path), as_version=4)
+        except Exception as exc:  # NotJSONError, validation, decoding
+            detail = " ".join(str(exc).split())[:120]
+            raise UsageError(f"{sub}: not a readable notebook ({detail})") from None
+    print(f"warning: {grading.UNTRUSTED_WARNING}", file=sys.stderr, flush=True)
+    # A plain SIGTERM (e.g. from `timeout`) would skip the clean-up that stops the
+    # kernel and the checking process; exit through Python's instead.
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        subs = grading.grade(
+            args.submissions,
+            timeout=args.timeout,
+            cell_timeout=args.cell_timeout,
+            check_timeout=args.check_timeout,
+            chapters=args.chapter,
+            echo=True,
+        )
+    except KeyboardInterrupt:
+        print("gancourse grade: interrupted; nothing written", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    n_rows = sum(len(s.rows) for s in subs)
+    n_pass = sum(s.score for s in subs)
+    print(f"graded {len(subs)} notebook(s): {n_pass}/{n_rows} exercises passed")
+    if args.out:
+        path = grading.write_csv(subs, args.out)
+        print(f"wrote {path}")
+    return 0
+
+
 class UsageError(Exception):
     """A mistake on the command line: printed as one line, exit status 2."""
 
@@ -424,6 +491,50 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("presets", help="list the named presets")
     pr.set_defaults(fn=_presets)
+
+    pg = sub.add_parser(
+        "progress", help="your homework progress per chapter (done, tried, not started)"
+    )
+    pg.set_defaults(fn=_progress)
+
+    gr = sub.add_parser(
+        "grade",
+        help="grade learners' exercise notebooks (runs their code!)",
+        description="Run each submitted exercise notebook in fast mode in a fresh "
+        "kernel, take the answer functions out of that run and re-check them in a "
+        "clean process; print a table and optionally write a CSV. WARNING: this "
+        "runs the submitted code with your permissions; grade untrusted work inside "
+        "a container or a virtual machine. See book/homework.md.",
+    )
+    gr.add_argument("submissions", nargs="+", metavar="SUBMISSION.ipynb")
+    gr.add_argument("--out", metavar="CSV", help="also write the verdicts to a CSV")
+    gr.add_argument(
+        "--chapter",
+        action="append",
+        metavar="chNN",
+        help="grade on this chapter's exercises (repeatable; default: the chapters "
+        "whose exercise ids the notebook mentions)",
+    )
+    gr.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        help="seconds for a whole notebook run; later cells are skipped "
+        "(default %(default)g)",
+    )
+    gr.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=300.0,
+        help="seconds per cell; a slower cell is interrupted (default %(default)g)",
+    )
+    gr.add_argument(
+        "--check-timeout",
+        type=float,
+        default=60.0,
+        help="seconds per exercise for the re-check (default %(default)g)",
+    )
+    gr.set_defaults(fn=_grade)
 
     d = sub.add_parser(
         "data", help="datasets: `gancourse data prepare [--offline]`", add_help=False

@@ -9,11 +9,15 @@ Usage in a notebook::
 
     check("ch01.d_loss", d_loss)      # prints "✓ ch01.d_loss: correct" or what is wrong
     show_solution("ch01.d_loss")      # prints the reference answer
+    progress()                        # what is done, tried and not started
 
 ``check`` runs the learner's function on controlled inputs against the reference
 answer plus property checks (shapes, dtype, NaN/Inf, gradients) and prints a
 one-line verdict with a hint. It never raises because of the learner's code; it
-returns a :class:`CheckResult` that is truthy iff the answer is correct.
+returns a :class:`CheckResult` that is truthy iff the answer is correct. Every
+verdict is also recorded in a small local file (see
+:mod:`gancourse.homework.tracking`); instructors grade submitted notebooks with
+:mod:`gancourse.homework.grade` (``gancourse grade``).
 
 Adding a chapter: write ``chNN.py`` following ``ch01.py`` (a reference and a check
 function per exercise, collected in an ``EXERCISES`` dict) and merge it below.
@@ -26,12 +30,17 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from gancourse.homework import ch01, ch02, ch08
+# gancourse.config first: importing gancourse.gans (which ch02 needs) before it
+# runs into a circular import (config's presets need the method registry).
+import gancourse.config  # noqa: F401, I001
+from gancourse.homework import ch01, ch02, ch08, tracking
 from gancourse.homework._checker import CheckResult, Exercise, Failure, run_check
+from gancourse.homework.tracking import progress
 
 __all__ = [
     "check",
     "show_solution",
+    "progress",
     "EXERCISES",
     "CheckResult",
     "Exercise",
@@ -72,11 +81,14 @@ def check(
     Returns:
         A :class:`CheckResult`; ``bool(result)`` is ``True`` iff every check passed,
         ``result.message`` / ``result.hint`` say what is wrong and what to try.
+        The verdict is also recorded in your progress file
+        (:func:`gancourse.homework.tracking.record`).
 
     Raises:
         ValueError: ``exercise_id`` is unknown (the message lists the valid ids).
     """
     result = run_check(_get(exercise_id), fn)
+    tracking.record(result.exercise_id, result.status)
     if verbose:
         print(result.line)
     return result

@@ -91,6 +91,13 @@ class Exercise:
     def solution_objects(self) -> tuple[Any, ...]:
         return self.solution or (self.reference,)
 
+    @property
+    def function_name(self) -> str:
+        """The name of the function the learner writes, the part of the id after
+        the dot (``"ch01.d_loss"`` -> ``d_loss``) as in every exercise copy; a
+        test keeps the notebooks' ``check(id, name)`` calls in line with it."""
+        return self.id.partition(".")[2]
+
 
 @dataclass
 class CheckResult:
