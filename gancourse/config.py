@@ -59,7 +59,8 @@ class DataConfig:
         split: ``"train"`` or ``"test"`` (paired data also ``"val"``).
         batch_size: the *global* batch ``B``: with ``W`` processes each takes
             ``B / W`` samples, and gradient accumulation (``train.accum``) splits
-            that further; the gradient is always that of the mean over ``B``.
+            that further; the gradient is that of the mean over ``B`` (except
+            through BatchNorm, whose statistics are those of each micro-batch).
         limit: use only the first ``limit`` examples (``None``: all of them).
         image_size: side of the images fed to the model (folder data is resized
             and cropped to it); ``None``: the dataset's own size.

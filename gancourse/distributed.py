@@ -72,17 +72,31 @@ def init_world(device: torch.device) -> World:
 
 def all_reduce_mean_(params: list[torch.nn.Parameter], world: World) -> None:
     """Average the ``.grad`` of ``params`` over the processes of ``world``, in
-    place, with one flattened ``all_reduce``. Missing gradients count as zero."""
+    place, with one flattened ``all_reduce``.
+
+    A parameter without a gradient on every process keeps ``grad = None`` (as in
+    one process, where the optimiser then skips it); one with a gradient on some
+    processes only counts zero for the others.
+    """
     if world.size <= 1:
         return
-    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    flat = torch.cat([g.reshape(-1) for g in grads])
+    has = torch.tensor(
+        [p.grad is not None for p in params], dtype=torch.float32, device=world.device
+    )
+    dist.all_reduce(has)
+    used = [p for p, h in zip(params, has.tolist()) if h > 0]
+    if not used:
+        return
+    for p in used:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    flat = torch.cat([p.grad.reshape(-1) for p in used])
     dist.all_reduce(flat)
     flat /= world.size
     offset = 0
-    for p, g in zip(params, grads):
-        k = g.numel()
-        p.grad = flat[offset : offset + k].view_as(p).clone()
+    for p in used:
+        k = p.grad.numel()
+        p.grad.copy_(flat[offset : offset + k].view_as(p.grad))
         offset += k
 
 

@@ -245,6 +245,7 @@ class Trainer:
         self._segment_start: float | None = None  # perf_counter of the running fit
         self._last_saved_step: int | None = None
         self._stop_requested = False
+        self._broken: str | None = None  # why this Trainer must not go on
         self._pending: list[tuple[int, dict[str, Tensor]]] = []  # since the last log
         self._since_eval: list[dict[str, Any]] = []
 
@@ -296,10 +297,15 @@ class Trainer:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
-    def _set_trainable(self, phase: Phase) -> None:
-        learning = set(self.method.groups()[phase.group]) | set(phase.keep_graph)
+    def _set_trainable(self, phase: Phase | None) -> None:
+        """Only the networks of ``phase``'s group (and its ``keep_graph``) learn;
+        ``None``: all but the frozen ones (the state between steps)."""
+        if phase is None:
+            learning = set(self.nets.keys())
+        else:
+            learning = set(self.method.groups()[phase.group]) | set(phase.keep_graph)
         for name, net in self.nets.items():
-            net.requires_grad_(name in learning)
+            net.requires_grad_(name in learning and name not in self.method.frozen)
 
     def _draws(self, n_global: int) -> Callable[[slice], Callable[..., Tensor]]:
         """Random numbers keyed by the global sample index, for one optimiser step.
@@ -309,7 +315,7 @@ class Trainer:
         micro-batches reuse them, and each takes its own rows. With one process
         and no accumulation this is exactly ``torch.randn(B, ...)``.
         """
-        cache: list[Tensor] = []
+        cache: list[tuple[str, tuple[int, ...], Tensor]] = []
         device = self.device
 
         def for_slice(rows: slice) -> Callable[..., Tensor]:
@@ -319,8 +325,16 @@ class Trainer:
                 i = next(calls)
                 if i == len(cache):
                     fn = torch.randn if kind == "randn" else torch.rand
-                    cache.append(fn(n_global, *shape, device=device))
-                return cache[i][rows]
+                    cache.append((kind, shape, fn(n_global, *shape, device=device)))
+                cached_kind, cached_shape, values = cache[i]
+                if (cached_kind, cached_shape) != (kind, shape):
+                    raise RuntimeError(
+                        f"random draw {i + 1} of this phase asked for {kind}{shape} "
+                        f"here but {cached_kind}{cached_shape} in the first "
+                        "micro-batch: keyed noise needs the same sequence of ctx draws "
+                        "in every micro-batch (draw unconditionally, then select)"
+                    )
+                return values[rows]
 
             return draw
 
@@ -335,50 +349,85 @@ class Trainer:
         }
 
     def train_step(self) -> dict[str, Tensor]:
-        """One step: every phase of the method, in order. Returns detached stats."""
+        """One step: every phase of the method, in order. Returns detached stats.
+
+        A repeated phase logs its last repeat; a phase with ``every = k`` runs on
+        the steps divisible by ``k``. Afterwards every network has
+        ``requires_grad`` on again (networks the method lists as ``frozen`` stay
+        off and in eval mode).
+        """
         self._set_learning_rates()
         self.nets.train()
+        for name in self.method.frozen:
+            self.nets[name].eval()
         slices = self.batches.slices
         memos: list[dict[str, Any]] = [{} for _ in slices]
         batches: list[Batch] | None = None
         stats: dict[str, Tensor] = {}
-        for phase in self.phases:
-            self._set_trainable(phase)
-            opt = self.optimizers[phase.group]
-            loss_fn = getattr(self.method, phase.loss)
-            for _ in range(phase.repeat):
-                if phase.batch == "fresh" or (phase.batch == "reuse" and not batches):
-                    batches = [self._prepare(b) for b in self.batches.next()]
-                opt.zero_grad(set_to_none=True)
-                draws = self._draws(self.cfg.data.batch_size)
+        try:
+            for phase in self.phases:
+                if self.step % phase.every:
+                    continue
+                self._set_trainable(phase)
                 phase_stats: dict[str, Tensor] = {}
-                for k, rows in enumerate(slices):
-                    batch = batches[k] if phase.batch != "none" else {}
-                    ctx = StepContext(
-                        step=self.step,
-                        n=rows.stop - rows.start,
-                        device=self.device,
-                        memo=memos[k],
-                        draw=draws(rows),
+                for _ in range(phase.repeat):
+                    if phase.batch == "fresh" or (
+                        phase.batch == "reuse" and not batches
+                    ):
+                        batches = [self._prepare(b) for b in self.batches.next()]
+                    phase_stats = self._optimizer_step(phase, batches, slices, memos)
+                clash = set(phase_stats) & set(stats)
+                if clash:
+                    raise ValueError(
+                        f"phase {phase.name} logs {sorted(clash)}, which an earlier "
+                        "phase of the step logs too; give the stats distinct names"
                     )
-                    with self._autocast():
-                        loss, s = loss_fn(batch, ctx)
-                    (loss / len(slices)).backward()
-                    for key, v in {phase.log_key: loss.detach(), **s}.items():
-                        v = v.detach().float() / len(slices)
-                        phase_stats[key] = phase_stats.get(key, 0) + v
-                group_params = [
-                    p
-                    for name in self.method.groups()[phase.group]
-                    for p in self.nets[name].parameters()
-                ]
-                all_reduce_mean_(group_params, self.world)
-                self.method.on_gradients(phase.group)
-                opt.step()
-                self.method.after_update(phase.group)
-                stats.update(phase_stats)  # a repeated phase logs its last repeat
+                stats.update(phase_stats)
+        finally:
+            self._set_trainable(None)
         self._update_ema()
         return stats
+
+    def _optimizer_step(
+        self,
+        phase: Phase,
+        batches: list[Batch] | None,
+        slices: list[slice],
+        memos: list[dict[str, Any]],
+    ) -> dict[str, Tensor]:
+        """One optimiser step of ``phase``'s group: the loss of every micro-batch,
+        backpropagated (divided by their number), gradients averaged over
+        processes, the method's hooks around ``opt.step()``."""
+        opt = self.optimizers[phase.group]
+        loss_fn = getattr(self.method, phase.loss)
+        opt.zero_grad(set_to_none=True)
+        draws = self._draws(self.cfg.data.batch_size)
+        phase_stats: dict[str, Tensor] = {}
+        for k, rows in enumerate(slices):
+            batch = batches[k] if phase.batch != "none" and batches else {}
+            ctx = StepContext(
+                step=self.step,
+                n=rows.stop - rows.start,
+                device=self.device,
+                memo=memos[k],
+                draw=draws(rows),
+            )
+            with self._autocast():
+                loss, s = loss_fn(batch, ctx)
+            (loss / len(slices)).backward()
+            for key, v in {phase.log_key: loss.detach(), **s}.items():
+                v = v.detach().float() / len(slices)
+                phase_stats[key] = phase_stats.get(key, 0) + v
+        group_params = [
+            p
+            for name in self.method.groups()[phase.group]
+            for p in self.nets[name].parameters()
+        ]
+        all_reduce_mean_(group_params, self.world)
+        self.method.on_gradients(phase, self.step)
+        opt.step()
+        self.method.after_update(phase, self.step)
+        return phase_stats
 
     def _update_ema(self) -> None:
         t = self.cfg.train
@@ -429,11 +478,41 @@ class Trainer:
         )
         self._log_event({"step": step, "event": "diverged", name: value})
         self._pending.clear()
+        self._broken = (
+            f"training diverged at step {step} ({name} = {value}); reload the last "
+            "good checkpoint with Trainer.resume"
+        )
         raise TrainingDiverged(
             f"{name} became {value} at step {step}; training stopped and nothing "
             f"after step {self._last_saved_step or 0} was saved ({where}). Try a "
             "lower learning rate or resume from that checkpoint with another seed."
         )
+
+    def _check_weights(self) -> None:
+        """Raise :class:`TrainingDiverged` if a weight (or an EMA weight) is NaN /
+        Inf: the last update of a step can break the weights after its loss was
+        logged."""
+        tensors = [p.detach() for p in self.nets.parameters()]
+        tensors += [p.detach() for avg in self.ema.values() for p in avg.parameters()]
+        if not tensors:
+            return
+        total = torch.stack([t.float().sum() for t in tensors]).sum()
+        if any_process(not bool(torch.isfinite(total)), self.world):
+            self._broken = (
+                f"the weights became NaN / Inf by step {self.step}; reload the last "
+                "good checkpoint with Trainer.resume"
+            )
+            raise TrainingDiverged(
+                f"a weight became NaN or infinite by step {self.step}; nothing was "
+                f"saved (the last good checkpoint is step {self._last_saved_step}). "
+                "Try a lower learning rate."
+            )
+
+    def _refuse_if_broken(self) -> None:
+        if self._broken:
+            raise TrainingDiverged(
+                f"this Trainer cannot continue: {self._broken}, or build a new one"
+            )
 
     def _flush_log(self) -> dict[str, Any]:
         """The mean of every number since the last log, as floats (checked first)."""
@@ -471,6 +550,7 @@ class Trainer:
         """
         from tqdm.auto import tqdm
 
+        self._refuse_if_broken()
         t = self.cfg.train
         target = t.steps if steps is None else steps
         if t.lr_decay != "none" and target > t.steps:
@@ -550,6 +630,11 @@ class Trainer:
         except KeyboardInterrupt:  # a second Ctrl-C, or one outside our handler
             if in_step:
                 self._pending.clear()
+                self._broken = (
+                    f"it was interrupted inside step {self.step + 1} (some networks "
+                    "were updated, others not); reload the last checkpoint with "
+                    "Trainer.resume"
+                )
                 print(
                     f"Interrupted inside step {self.step + 1}: that half-done step "
                     "was not saved. "
@@ -640,7 +725,12 @@ class Trainer:
         return self.sampler(ema)(inputs).float().cpu()
 
     def _record_samples(self) -> None:
-        x = self.generate(self.fixed_inputs)
+        # a grid must not change the training's random state (e.g. dropout in a
+        # generator sampled in train mode, as Pix2Pix does; in that mode BatchNorm's
+        # running statistics do move, but such a method never uses them)
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            x = self.generate(self.fixed_inputs)
         self.samples.append((self.step, x))
         if self.out_dir is not None:
             from gancourse.viz import save_samples
@@ -700,10 +790,13 @@ class Trainer:
     def save(self, path: str | os.PathLike | None = None) -> Path | None:
         """Write the training state atomically (default ``out_dir/last.pt``).
 
-        The logged numbers are checked for NaN first: a diverged state is never
-        saved. Only process 0 writes.
+        The logged numbers and every weight are checked for NaN / Inf first: a
+        diverged state is never saved. Only process 0 writes, but under torchrun
+        every process must call ``save`` (the check is a collective).
         """
+        self._refuse_if_broken()
         self._check_finite()
+        self._check_weights()
         path = Path(path) if path is not None else self.ckpt_path
         if path is None or not self.world.is_main:
             return None
@@ -727,6 +820,7 @@ class Trainer:
         self.wall_time_s = float(ckpt.get("wall_time_s", 0.0))
         self.evals = list(ckpt.get("evals", []))
         self._last_saved_step = self.step
+        self._broken = None
         _set_rng_state(ckpt["rng"], self.device)
 
     @classmethod

@@ -156,7 +156,7 @@ class ToyPair(GANMethod):
         l1 = (x_fake - batch["x"]).abs().mean()
         return adv + weight * l1, {"l1_weight": torch.tensor(weight)}
 
-    def on_gradients(self, group):
+    def on_gradients(self, phase, step):
         self.grad_calls += 1
 
     def state_dict(self):
@@ -534,3 +534,77 @@ def test_export_and_sample_a_method_with_its_own_inputs(toy_pair, tmp_path, caps
     x = sampler.sample(3)
     expected = t.G.float()(t.method.sample_inputs(3)["x_src"]).detach()
     assert torch.allclose(x, expected, atol=1e-2)  # float16 weights in the file
+
+
+def test_networks_learn_again_after_fit():
+    t = Trainer(ring_cfg(), data=points(), progress=False)
+    t.fit(2)
+    assert all(p.requires_grad for p in t.nets.parameters())
+
+
+def test_weights_broken_by_the_last_update_are_never_saved(tmp_path):
+    t = Trainer(
+        ring_cfg(**{"train.ckpt_every": 2}), tmp_path, data=points(), progress=False
+    )
+    t.fit(2)
+
+    def poison(phase, step):
+        if phase.group == "G" and step == 3:  # G's update of the 4th step
+            with torch.no_grad():
+                next(t.G.parameters()).fill_(float("nan"))
+
+    t.method.after_update = poison
+    with pytest.raises(TrainingDiverged, match="weight became NaN"):
+        t.fit(4)  # the logged losses of step 4 were computed before the poison
+    assert load_checkpoint(tmp_path / "last.pt")["step"] == 2
+    with pytest.raises(TrainingDiverged, match="cannot continue"):
+        t.fit(6)  # sticky until a checkpoint is loaded
+
+
+def test_keyed_noise_needs_the_same_draws_in_every_micro_batch(monkeypatch):
+    monkeypatch.setitem(METHODS, "template", TemplateGAN)
+    t = Trainer(
+        ring_cfg(**{"method.name": "template", "train.accum": 2}),
+        data=points(),
+        progress=False,
+    )
+    orig = t.method.d_loss
+
+    seen = []
+
+    def uneven(batch, ctx):
+        if seen:
+            ctx.rand(5)  # the second micro-batch makes a draw the first did not
+        seen.append(ctx.n)
+        return orig(batch, ctx)
+
+    t.method.d_loss = uneven
+    with pytest.raises(RuntimeError, match="same sequence of ctx draws"):
+        t.fit(1)
+
+
+def test_phase_every_and_frozen_networks(monkeypatch):
+    class Lazy(TemplateGAN):
+        frozen = ("F",)
+
+        def build(self, model_cfg, spec):
+            super().build(model_cfg, spec)
+            self.nets["F"] = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+            self.seen = []
+            return self.nets
+
+        def phases(self):
+            return (*super().phases(), Phase("R", group="D", every=3))
+
+        def r_loss(self, batch, ctx):
+            self.seen.append(ctx.step)
+            assert not self.F.training
+            assert not any(p.requires_grad for p in self.F.parameters())
+            return self.D(self.F(batch["x"])).pow(2).mean(), {}
+
+    monkeypatch.setitem(METHODS, "template", Lazy)
+    t = Trainer(ring_cfg(**{"method.name": "template"}), data=points(), progress=False)
+    f0 = [p.clone() for p in t.nets["F"].parameters()]
+    t.fit(7)
+    assert t.method.seen == [0, 3, 6]
+    assert all(torch.equal(a, b) for a, b in zip(f0, t.nets["F"].parameters()))

@@ -85,11 +85,16 @@ class Phase:
             ``"<name>_loss"`` in lower case, e.g. ``d_loss``).
         repeat: how many optimiser steps this phase makes per training step.
         batch: ``"fresh"`` draws a new real batch for every repeat; ``"reuse"``
-            takes the batch of the phase before (Pix2Pix's G sees the pairs D just
-            saw); ``"none"`` needs no real data (the vanilla G step).
+            takes the most recent batch of the step (Pix2Pix's G sees the pairs D
+            just saw); ``"none"`` needs no real data (the vanilla G step).
         keep_graph: networks of other groups that keep ``requires_grad`` during
             this phase, so that what it computes (the fakes) can carry a graph into
-            a later phase that reuses it through ``ctx.memo``.
+            a later phase that reuses it through ``ctx.memo``. This phase's own loss
+            must then use ``x_fake.detach()``, or the later backward runs through a
+            freed graph; with ``train.accum`` every micro-batch's graph stays alive
+            until the later phase.
+        every: run this phase only on steps divisible by ``every`` (lazy
+            regularisation, e.g. an R1 penalty every 16 steps).
     """
 
     name: str
@@ -98,8 +103,11 @@ class Phase:
     repeat: int = 1
     batch: str = "fresh"
     keep_graph: tuple[str, ...] = ()
+    every: int = 1
 
     def __post_init__(self):
+        if self.every < 1:
+            raise ValueError(f"Phase.every must be >= 1, got {self.every}")
         if self.batch not in ("fresh", "reuse", "none"):
             raise ValueError(f"Phase.batch must be fresh, reuse or none: {self.batch}")
         if self.repeat < 1:
@@ -124,7 +132,13 @@ class StepContext:
             may store what a later phase reuses, e.g. the fakes.
         draw: ``draw(kind, *shape)`` returns ``(n, *shape)`` random numbers
             (``kind`` ``"randn"`` or ``"rand"``) keyed by the global sample index:
-            the same values whatever the number of processes or micro-batches.
+            the same values whatever the number of processes or micro-batches,
+            provided every micro-batch makes the same sequence of draws (draw
+            unconditionally, then select). Randomness inside the networks
+            (dropout) is not keyed.
+
+    ``step`` counts from 0 here, in the learning-rate schedule and in
+    ``train.ema_start``; logs and checkpoints count finished steps (from 1).
     """
 
     step: int
@@ -164,10 +178,14 @@ class GANMethod:
         exported: networks written by ``gancourse export``.
         sample_in_train_mode: generate with the networks in training mode
             (Pix2Pix keeps dropout at test time); default: eval mode.
+        frozen: networks that never learn (a pretrained feature extractor or
+            classifier): always in eval mode with ``requires_grad`` off, in no
+            optimiser group; they move to the device with the others.
     """
 
     Config: type[MethodConfig] = MethodConfig
     needs: tuple[str, ...] = ("x",)
+    frozen: tuple[str, ...] = ()
     ema_networks: tuple[str, ...] = ("G",)
     double_backward: tuple[str, ...] = ()
     exported: tuple[str, ...] = ("G",)
@@ -214,12 +232,16 @@ class GANMethod:
         """The phases of one step, in order (default: D once, then G)."""
         return (Phase("D"), Phase("G", batch="none"))
 
-    def on_gradients(self, group: str) -> None:
-        """Hook after the backward passes of ``group``, before its optimiser step
-        (e.g. add a regulariser's gradient)."""
+    def on_gradients(self, phase: Phase, step: int) -> None:
+        """Hook after the backward passes of ``phase`` (and, under torchrun, after
+        the gradients were averaged over processes: what it adds must be the same
+        on every process), before the optimiser step of ``phase.group``; e.g. add
+        a regulariser's gradient, as BigGAN-PyTorch does for orthogonal
+        regularisation."""
 
-    def after_update(self, group: str) -> None:
-        """Hook after the optimiser step of ``group`` (e.g. WGAN's weight clipping)."""
+    def after_update(self, phase: Phase, step: int) -> None:
+        """Hook after the optimiser step of ``phase.group`` (e.g. WGAN's weight
+        clipping)."""
 
     # -- non-network state ------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -96,8 +96,11 @@ class TemplateGAN(GANMethod):
         logits_fake = self.D(self.G(ctx.randn(self.G.z_dim)))
         return g_nonsaturating(logits_fake), {}
 
-    # (7) Optional hooks: on_gradients(group) runs after backward, before the
-    #     optimiser step; after_update(group) after it (WGAN clips there).
+    # (7) Optional hooks: on_gradients(phase, step) runs after backward, before
+    #     the optimiser step; after_update(phase, step) after it (WGAN clips there).
+    #     Phase(..., every=16) runs a phase on every 16th step only (lazy
+    #     regularisation); networks listed in `frozen` (a pretrained feature
+    #     extractor) never learn and stay in eval mode.
     #     state_dict / load_state_dict: non-network state (an image pool) that a
     #     checkpoint must carry for an exact resume.
     # (8) Generation: sample_inputs(n, generator, examples) draws the inputs of a

@@ -84,6 +84,6 @@ class WGAN(GANMethod):
     def g_loss(self, batch: Batch, ctx: StepContext) -> tuple[Tensor, Stats]:
         return g_wasserstein(self.D(self.G(ctx.randn(self.G.z_dim)))), {}
 
-    def after_update(self, group: str) -> None:
-        if group == "D":
+    def after_update(self, phase: Phase, step: int) -> None:
+        if phase.group == "D":
             clip_weights_(self.D, self.cfg.clip_c)

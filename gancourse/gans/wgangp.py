@@ -85,5 +85,5 @@ class WGANGP(WGAN):
         loss = w_loss + self.cfg.gp_lambda * gp
         return loss, {"wasserstein": -w_loss.detach(), "gp": gp.detach()}
 
-    def after_update(self, group: str) -> None:
+    def after_update(self, phase: Phase, step: int) -> None:
         pass  # no clipping: the penalty keeps the critic near 1-Lipschitz
