@@ -1,6 +1,7 @@
 # The two commands of README.md:
 #   make book   set up .venv, prepare the data, build the website into _build/html
-#   make test   the same set-up, then the whole suite (unit tests, notebooks, book, browser)
+#   make test   the same set-up, then the whole suite (unit tests, notebooks, book, browser),
+#               executing each chapter notebook once
 # Works on a fresh machine with Python 3.10+ and only the package registries reachable.
 
 PYTHON ?= python3
@@ -40,9 +41,16 @@ node_modules/mathjax/es5/tex-chtml.js: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Notebook outputs reach the book through a jupyter-cache in _build/.jupyter_cache
+# (execute_notebooks: cache in _config.yml; why: tools/execute_notebooks.py).
+JUPYTER_BOOK = PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/jupyter-book build . --all \
+	--builder html -W -n --keep-going
+
+# make book: an empty cache, so the build executes every notebook itself.
 build-book: venv data mathjax
 	$(BIN)/python tools/copy_mathjax.py
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/jupyter-book build . --all --builder html -W -n --keep-going
+	$(BIN)/python tools/execute_notebooks.py --clear
+	$(JUPYTER_BOOK)
 
 book: build-book
 	@echo
@@ -53,13 +61,19 @@ lint: venv
 	$(BIN)/ruff check gancourse tests tools
 
 unit: venv data
-	$(BIN)/python -m pytest -q -m "not book and not slow" tests
+	$(BIN)/python -m pytest -q -m "not book and not slow and not notebooks" tests
 
+# Each master notebook executed once (into the emptied cache), each exercise copy's
+# stubs and checks in one kernel without its training runs (tests/test_notebooks.py).
 notebooks: venv data
-	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=300 notebooks
+	$(BIN)/python -m pytest -q -m notebooks --durations=0 tests
 
-book-tests: build-book
-	GANCOURSE_BOOK_BUILT=1 $(BIN)/python -m pytest -q -m "book or slow" tests
+# The build takes the outputs `notebooks` has just cached (a notebook it does not
+# find there, it executes), then the tests of the built site.
+book-tests: venv data mathjax notebooks
+	$(BIN)/python tools/copy_mathjax.py
+	$(JUPYTER_BOOK)
+	GANCOURSE_BOOK_BUILT=1 $(BIN)/python -m pytest -q -m "(book or slow) and not notebooks" tests
 
 test: lint unit notebooks book-tests
 	@echo "make test: all suites passed"

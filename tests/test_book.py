@@ -6,7 +6,10 @@ session with the same command as the Makefile::
     GANCOURSE_FAST=1 jupyter-book build . --builder html -W -n --keep-going --all
 
 unless ``GANCOURSE_BOOK_BUILT=1`` says the Makefile has just built ``_build/html``, in
-which case that build is checked as it is. Expected URLs are derived here from the
+which case that build is checked as it is. The build takes notebook outputs from the
+jupyter-cache (``execute_notebooks: cache``) only when tests/test_notebooks.py filled it
+in this session; otherwise it empties the cache first and executes every notebook, as
+``make book`` does. Expected URLs are derived here from the
 ``repository:`` block of ``_config.yml`` (parsed independently with PyYAML), never
 from the extension under test.
 """
@@ -119,6 +122,13 @@ def ensure_site() -> dict:
         _BUILD.update(rc=0, log="(reused the existing build: GANCOURSE_BOOK_BUILT=1)")
         return _BUILD
     ensure_mathjax()
+    if os.environ.get("GANCOURSE_NOTEBOOKS_CACHED") != "1":
+        # Cached outputs may come from an older checkout: execute afresh.
+        subprocess.run(
+            [sys.executable, "tools/execute_notebooks.py", "--clear"],
+            cwd=ROOT,
+            check=True,
+        )
     env = dict(os.environ, GANCOURSE_FAST="1", NO_COLOR="1")
     proc = subprocess.run(
         [jupyter_book_exe(), *BUILD_CMD],

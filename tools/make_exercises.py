@@ -58,6 +58,10 @@ NOTE = (
 )
 
 
+# What a solution becomes (tests/test_notebooks.py finds the stubs by these lines).
+STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError")
+
+
 class SolutionMarkerError(ValueError):
     """Unbalanced ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers."""
 
@@ -73,7 +77,7 @@ def stub_solutions(source: str, where: str = "cell") -> str:
                 raise SolutionMarkerError(f"{where}: nested ### BEGIN SOLUTION")
             inside = True
             indent = begin.group("indent")
-            out += [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError"]
+            out += [f"{indent}{line}" for line in STUB_LINES]
         elif END.match(line):
             if not inside:
                 raise SolutionMarkerError(
