@@ -188,7 +188,7 @@ class Trainer:
         self.method = build_method(cfg.method)
         missing = [k for k in self.method.needs if k not in self.spec.keys]
         if missing:
-            raise ValueError(
+            raise ConfigError(
                 f"method {cfg.method.name} needs batches with {', '.join(missing)}, "
                 f"but {self.data_info.get('name')} yields "
                 f"{', '.join(self.spec.keys)}; choose data that has them"

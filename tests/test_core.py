@@ -608,3 +608,22 @@ def test_phase_every_and_frozen_networks(monkeypatch):
     t.fit(7)
     assert t.method.seen == [0, 3, 6]
     assert all(torch.equal(a, b) for a, b in zip(f0, t.nets["F"].parameters()))
+
+
+@pytest.mark.parametrize(
+    "preset,sets,message",
+    [
+        ("dcgan-mnist", ["model.img_size=32"], "model.img_size=32 but the data"),
+        ("cgan-mnist", ["method.name=vanilla"], "is class-conditional"),
+        ("wgangp-mnist", ["model.d_norm=batch"], "critic has BatchNorm"),
+    ],
+)
+def test_config_that_does_not_fit_the_data_is_one_line(
+    preset, sets, message, tmp_path, capsys
+):
+    args = ["train", "--preset", preset, "--fast", "--out", str(tmp_path)]
+    for s in sets:
+        args += ["--set", s]
+    assert cli(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]

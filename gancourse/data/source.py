@@ -366,12 +366,12 @@ def _folder_dataset(d: Any, channels: int | None):
     from gancourse.data import folders
 
     if not d.root:
-        raise ValueError(
+        raise ConfigError(
             f"data.name={d.name} reads your own images: set data.root=DIR "
             "(see book/training.md for the folder layouts)"
         )
     if d.image_size is None:
-        raise ValueError(f"data.name={d.name} needs data.image_size (e.g. 64)")
+        raise ConfigError(f"data.name={d.name} needs data.image_size (e.g. 64)")
     common = {
         "image_size": d.image_size,
         "load_size": d.load_size or d.image_size,
@@ -423,7 +423,7 @@ def build_source(
         if describe is not None:
             info["source"] = describe()
         if d.loader == "memory":
-            raise ValueError(
+            raise ConfigError(
                 f"data.name={d.name} streams from disk; use data.loader=auto or stream"
             )
         return StreamSource(ds, info, d.workers)

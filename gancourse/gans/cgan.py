@@ -93,7 +93,7 @@ class CGAN(GANMethod):
         from gancourse.models import build_discriminator, build_generator
 
         if not spec.n_classes:
-            raise ValueError(
+            raise ConfigError(
                 f"method {self.cfg.name} needs class labels, and this data has no "
                 "classes; use labelled data (mnist, fashion-mnist, cifar10, folder)"
             )

@@ -70,7 +70,7 @@ class WGANGP(WGAN):
     def check_networks(self) -> None:
         batch_norms = [n for n, m in self.D.named_modules() if isinstance(m, _BN)]
         if batch_norms:
-            raise ValueError(
+            raise ConfigError(
                 f"the WGAN-GP critic has BatchNorm ({batch_norms[0]}), which mixes "
                 "samples and breaks the per-sample gradient penalty; set "
                 "model.d_norm=layer or model.d_norm=none"

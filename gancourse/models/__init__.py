@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from gancourse.config import ModelConfig
+from gancourse.config import ConfigError, ModelConfig
 from gancourse.models.cdcgan import (
     CDCGANConfig,
     CondDCGANDiscriminator,
@@ -53,18 +53,18 @@ class Arch:
 def check_image_shape(m: ModelConfig, shape: tuple[int, ...]) -> None:
     """ValueError unless ``shape`` is ``(m.img_channels, m.img_size, m.img_size)``."""
     if len(shape) != 3 or shape[1] != shape[2]:
-        raise ValueError(
+        raise ConfigError(
             f"model.arch={m.arch} needs square images (C, H, H); the data has samples "
             f"of shape {tuple(shape)}. Use model.arch=mlp for 2-D points."
         )
     if shape[1] != m.img_size:
-        raise ValueError(
+        raise ConfigError(
             f"model.img_size={m.img_size} but the data's images are "
             f"{shape[1]}x{shape[2]}; set model.img_size={shape[1]}, or resize the "
             f"data with data.image_size={m.img_size}"
         )
     if shape[0] != m.img_channels:
-        raise ValueError(
+        raise ConfigError(
             f"model.img_channels={m.img_channels} but the data's images have "
             f"{shape[0]} channel(s); set model.img_channels={shape[0]}"
         )
@@ -142,17 +142,17 @@ CONDITIONAL_ARCHS = tuple(name for name, a in ARCHS.items() if a.conditional)
 
 def _lookup(arch: str, n_classes: int | None = None) -> Arch:
     if arch not in ARCHS:
-        raise ValueError(
+        raise ConfigError(
             f"unknown model.arch {arch!r}; choose one of {', '.join(ARCHS)}"
         )
     a = ARCHS[arch]
     if a.conditional and n_classes is None:
-        raise ValueError(
+        raise ConfigError(
             f"model.arch={arch} is class-conditional (G(z, y)); train it with a "
             "conditional method (method.name=cgan or acgan) on labelled data"
         )
     if not a.conditional and n_classes is not None:
-        raise ValueError(
+        raise ConfigError(
             f"model.arch={arch} is unconditional; a conditional method needs one of "
             f"{', '.join(CONDITIONAL_ARCHS)} (e.g. model.arch=c{arch})"
         )

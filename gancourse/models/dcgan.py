@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from gancourse.config import ModelConfig
+from gancourse.config import ConfigError, ModelConfig
 from gancourse.nn.blocks import down_block, up_block
 
 
@@ -54,7 +54,7 @@ _GEOMETRY = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
 
 def _geometry(img_size: int) -> tuple[int, int]:
     if img_size not in _GEOMETRY:
-        raise ValueError(
+        raise ConfigError(
             f"DCGAN supports img_size in {sorted(_GEOMETRY)}, got {img_size}; "
             "set model.img_size to one of them"
         )

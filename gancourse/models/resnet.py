@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from gancourse.config import ModelConfig
+from gancourse.config import ConfigError, ModelConfig
 from gancourse.nn.norm import check_norm
 from gancourse.nn.resblocks import (
     FirstResBlockDown,
@@ -63,7 +63,7 @@ _GEOMETRY = {28: (7, 2, 2), 32: (4, 3, 2), 64: (4, 4, 3)}
 
 def _geometry(img_size: int) -> tuple[int, int, int]:
     if img_size not in _GEOMETRY:
-        raise ValueError(
+        raise ConfigError(
             f"the ResNet supports img_size in {sorted(_GEOMETRY)}, got {img_size}; "
             "set model.img_size to one of them"
         )
