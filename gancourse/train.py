@@ -721,7 +721,7 @@ class Trainer:
     @torch.no_grad()
     def generate(self, inputs: Tensor | Batch, ema: bool = True) -> Tensor:
         """Samples from ``inputs`` (a tensor ``z``, or a dict such as
-        :attr:`fixed_inputs`), in the mode the method asks for, on the CPU."""
+        ``fixed_inputs``), in the mode the method asks for, on the CPU."""
         return self.sampler(ema)(inputs).float().cpu()
 
     def _record_samples(self) -> None:
@@ -836,8 +836,9 @@ class Trainer:
         ``out_dir`` defaults to the checkpoint's folder (another folder leaves the
         original untouched); the log is cut back to the checkpoint's step so it
         never holds steps that will be re-run. ``overrides`` may change what does
-        not alter the training math (:data:`RESUME_SAFE`: steps, logging,
-        evaluation, device, compile); anything else is a :class:`ConfigError`.
+        not alter the training math (``RESUME_SAFE``: steps, logging,
+        evaluation, device, compile); anything else is a
+        :class:`~gancourse.config.ConfigError`.
         """
         ckpt = upgrade_checkpoint(load_checkpoint(path, kind="train"))
         cfg = Config.from_dict(ckpt["config"])

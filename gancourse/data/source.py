@@ -187,7 +187,7 @@ class StreamSource:
     Args:
         dataset: items ``dataset[(index, seed)] -> {key: tensor}``; attributes
             ``keys``, ``shapes`` and ``n_classes`` (as the folder datasets of
-            :mod:`gancourse.data.folders` have) or a first item to read them from.
+            ``gancourse.data.folders`` have) or a first item to read them from.
         info: the data record of checkpoints.
         workers: ``DataLoader`` worker processes.
     """

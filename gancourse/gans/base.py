@@ -41,13 +41,12 @@ __all__ = [
     "Phase",
     "StepContext",
     "Stats",
-    "MethodConfig",
 ]
 
 Batch = dict[str, Tensor]
-"""One batch: ``{"x": (N, C, H, W), "y": (N,), ...}`` (see :class:`DataSpec`)."""
+"""A batch of data, e.g. ``{"x": (N, C, H, W), "y": (N,)}`` (see :class:`DataSpec`)."""
 Stats = dict[str, Tensor]
-"""Numbers to log, as detached 0-d tensors (read only when logged: no host sync)."""
+"""The numbers a phase logs, as detached 0-d tensors (read only when logged)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,8 @@ class DataSpec:
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
-        """Shape of one generated sample: that of ``x``, else of the first key."""
+        """The shape of one generated sample (that of ``x``, else of the first
+        key)."""
         return tuple(self.shapes.get("x", self.shapes[self.keys[0]]))
 
 
@@ -198,7 +198,7 @@ class GANMethod:
 
     # -- networks ---------------------------------------------------------------
     def build(self, model_cfg: Any, spec: DataSpec) -> nn.ModuleDict:
-        """Create :attr:`nets` for data described by ``spec`` (default: ``G`` and
+        """Create ``nets`` for data described by ``spec`` (default: ``G`` and
         ``D`` of ``model_cfg.arch`` for the sample shape) and check them."""
         from gancourse.models import build_discriminator, build_generator
 
@@ -213,7 +213,7 @@ class GANMethod:
         return self.nets
 
     def check_networks(self) -> None:
-        """Raise ``ValueError`` if :attr:`nets` cannot be trained by this method
+        """Raise ``ValueError`` if ``nets`` cannot be trained by this method
         (e.g. a BatchNorm critic under a per-sample gradient penalty)."""
 
     def __getattr__(self, name: str) -> Any:
@@ -274,8 +274,8 @@ class GANMethod:
 
     def generate(self, inputs: Batch, nets: nn.ModuleDict | None = None) -> Tensor:
         """Samples ``(n, *sample_shape)`` from :meth:`sample_inputs`-style inputs,
-        with ``nets`` (default :attr:`nets`; the Trainer passes the EMA copies).
-        Called under ``torch.no_grad`` in the mode :attr:`sample_in_train_mode`
+        with ``nets`` (default ``nets``; the Trainer passes the EMA copies).
+        Called under ``torch.no_grad`` in the mode ``sample_in_train_mode``
         says."""
         nets = self.nets if nets is None else nets
         return nets["G"](inputs["z"])

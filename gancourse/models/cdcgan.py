@@ -43,10 +43,10 @@ __all__ = [
     "feature_size",
 ]
 
-#: How the label enters G (``model.g_cond``).
+#: The ways the label enters G (``model.g_cond``).
 G_CONDS = ("concat", "cbn")
-#: How the label enters D (chosen by the method: ``cgan``'s ``method.d_cond``, or
-#: ``"acgan"`` for AC-GAN's auxiliary classifier).
+#: The ways the label enters D, chosen by the method (``cgan``'s ``method.d_cond``,
+#: or ``"acgan"`` for AC-GAN's auxiliary classifier).
 D_CONDS = ("concat", "projection", "acgan")
 
 
