@@ -272,7 +272,7 @@ class Trainer:
 
     def _build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         t = self.cfg.train
-        groups = self.method.groups()
+        groups = self.groups = dict(self.method.groups())  # read once
         unknown = sorted({p.group for p in self.phases} - set(groups))
         if unknown:
             raise ValueError(
@@ -303,7 +303,7 @@ class Trainer:
         if phase is None:
             learning = set(self.nets.keys())
         else:
-            learning = set(self.method.groups()[phase.group]) | set(phase.keep_graph)
+            learning = set(self.groups[phase.group]) | set(phase.keep_graph)
         for name, net in self.nets.items():
             net.requires_grad_(name in learning and name not in self.method.frozen)
 
@@ -420,7 +420,7 @@ class Trainer:
                 phase_stats[key] = phase_stats.get(key, 0) + v
         group_params = [
             p
-            for name in self.method.groups()[phase.group]
+            for name in self.groups[phase.group]
             for p in self.nets[name].parameters()
         ]
         all_reduce_mean_(group_params, self.world)
