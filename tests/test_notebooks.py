@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import importlib.util
 import json
 import os
@@ -423,6 +424,53 @@ def test_master_notebook_runs_once_into_the_book_cache(path, book_cache, fast_mo
                 )
     if any("check(" in nb.cells[i].source for i in code):
         assert checked, f"{path.name}: no check call of a solved function found"
+
+
+def _scratch_notebook(tmp_path: Path, *sources: str) -> Path:
+    nb = v4.new_notebook(
+        metadata={
+            "kernelspec": {
+                "display_name": "Python 3",
+                "language": "python",
+                "name": "python3",
+            }
+        }
+    )
+    nb.cells = [v4.new_markdown_cell("# 9. Scratch")]
+    nb.cells += [v4.new_code_cell(src) for src in sources]
+    path = tmp_path / "09_scratch.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.notebooks
+def test_a_failing_cell_is_reported_by_notebook_cell_and_traceback(tmp_path):
+    cfg = dataclasses.replace(xn.settings(), cache=tmp_path / "cache")
+    path = _scratch_notebook(
+        tmp_path, "x = 1", "def f():\n    return x / 0\n\n\nf()", "print('after')"
+    )
+    with pytest.raises(xn.NotebookError) as info:
+        xn.execute_into_cache(path, cfg)
+    msg = str(info.value)
+    assert "09_scratch.ipynb failed in cell 3 of 4 (code cell 2" in msg, msg
+    assert "ZeroDivisionError: division by zero" in msg and "return x / 0" in msg
+    assert "\x1b[" not in msg, "ANSI colours left in the message"
+    assert not xn.in_cache(path, cfg), "a failed notebook must not be cached"
+
+    path = _scratch_notebook(tmp_path, "x = 1", "print(x + 1)")
+    nb, _ = xn.execute_into_cache(path, cfg)
+    assert _stdout(nb.cells[2]) == "2\n" and xn.in_cache(path, cfg)
+
+
+@pytest.mark.notebooks
+def test_a_cell_past_the_timeout_is_reported_by_cell(tmp_path):
+    cfg = dataclasses.replace(xn.settings(), cache=tmp_path / "cache", timeout=2)
+    path = _scratch_notebook(tmp_path, "import time", "time.sleep(60)")
+    with pytest.raises(xn.NotebookError) as info:
+        xn.execute_into_cache(path, cfg)
+    msg = str(info.value)
+    assert "failed in cell 3 of 3 (code cell 2" in msg and "time.sleep(60)" in msg
+    assert "CellTimeoutError: the cell ran longer than 2 s" in msg, msg
 
 
 PROBE = """\

@@ -110,9 +110,15 @@ def _clip(lines: list[str], n: int, tail: bool = False) -> list[str]:
 
 
 def describe_failure(
-    nb: nbformat.NotebookNode, path: Path, index: int | None, err: BaseException
+    nb: nbformat.NotebookNode,
+    path: Path,
+    index: int | None,
+    err: BaseException,
+    timeout: int | None = None,
 ) -> str:
     """One readable paragraph: which notebook, which cell, what went wrong."""
+    from nbclient.exceptions import CellTimeoutError
+
     name = _show(path)
     if index is None:
         return f"{name}: the notebook could not be executed: {err!r}"
@@ -123,7 +129,13 @@ def describe_failure(
     error = next(
         (o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None
     )
-    if error is not None:
+    if isinstance(err, CellTimeoutError):  # the interrupted cell may show an error
+        what = (
+            f"CellTimeoutError: the cell ran longer than {timeout} s "
+            "(execute: timeout in _config.yml)"
+        )
+        tb = []
+    elif error is not None:
         what = f"{error.get('ename')}: {error.get('evalue')}"
         tb = ANSI.sub("", "\n".join(error.get("traceback", []))).splitlines()
     else:  # a timeout or a dead kernel leaves no error output
@@ -191,7 +203,9 @@ def execute_into_cache(
     if result.err is not None:
         NbProjectRecord.set_traceback(record.uri, result.exc_string, cache.db)
         raise NotebookError(
-            describe_failure(nb, path, started[-1] if started else None, result.err)
+            describe_failure(
+                nb, path, started[-1] if started else None, result.err, cfg.timeout
+            )
         )
     cache.cache_notebook_bundle(
         CacheBundleIn(nb, record.uri, data={"execution_seconds": result.time}),
