@@ -138,7 +138,7 @@ def describe_failure(
     elif error is not None:
         what = f"{error.get('ename')}: {error.get('evalue')}"
         tb = ANSI.sub("", "\n".join(error.get("traceback", []))).splitlines()
-    else:  # a timeout or a dead kernel leaves no error output
+    else:  # a dead kernel leaves no error output
         text = ANSI.sub("", str(err)).strip().splitlines()
         what = f"{type(err).__name__}: {text[0] if text else ''}"
         tb = text[1:]
