@@ -116,11 +116,26 @@ def _load_sampler(spec: str, device: str = "cpu", ema: bool = True):
 
 
 def _sample(args: argparse.Namespace) -> int:
+    import torch
+
     from gancourse.viz import save_samples
 
     sampler = _load_sampler(args.ckpt, ema=not args.no_ema)
-    x = sampler.sample(args.n, seed=args.seed)
-    path = save_samples(x, args.out, nrow=sampler.method.grid_nrow())
+    if args.label is None:
+        x = sampler.sample(args.n, seed=args.seed)
+        nrow = sampler.method.grid_nrow()
+    else:
+        inputs = sampler.draw_inputs(args.n, torch.Generator().manual_seed(args.seed))
+        k = getattr(sampler.method, "n_classes", 0)
+        if "y" not in inputs or not k:
+            raise UsageError(
+                f"--label needs a class-conditional model; {args.ckpt} is not one"
+            )
+        if not 0 <= args.label < k:
+            raise UsageError(f"--label must be in [0, {k}), got {args.label}")
+        inputs["y"] = torch.full_like(inputs["y"], args.label)
+        x, nrow = sampler(inputs).float().cpu(), 8
+    path = save_samples(x, args.out, nrow=nrow)
     print(f"wrote {args.n} samples to {path}")
     return 0
 
@@ -481,6 +496,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="samples.png")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--no-ema", action="store_true", help="use G, not its EMA copy")
+    s.add_argument(
+        "--label",
+        type=int,
+        default=None,
+        help="class-conditional models: draw every sample of this class "
+        "(default: one class per column)",
+    )
     s.set_defaults(fn=_sample)
 
     e = sub.add_parser("export", help="write a run's G as a shipped pretrained model")

@@ -174,12 +174,14 @@ def plot_losses(
 
 @torch.no_grad()
 def interpolate(
-    G: torch.nn.Module, z0: Tensor, z1: Tensor, n: int = 8, spherical: bool = True
+    G: Any, z0: Tensor, z1: Tensor, n: int = 8, spherical: bool = True
 ) -> Tensor:
     """``G`` along a path from ``z0`` to ``z1`` (each ``(z_dim,)``): ``(n, ...)``.
 
-    ``spherical=True`` uses slerp, which keeps the path at the typical norm of a
-    Gaussian ``z`` (White 2016); a straight line passes through low-norm codes
+    ``G`` is a generator module (run in eval mode, its mode restored after) or any
+    callable ``G(z) -> samples``, e.g. ``lambda z: sampler(z, y)`` to hold a class
+    fixed. ``spherical=True`` uses slerp, which keeps the path at the typical norm
+    of a Gaussian ``z`` (White 2016); a straight line passes through low-norm codes
     that G rarely saw in training.
     """
     t = torch.linspace(0, 1, n, device=z0.device)[:, None]
@@ -191,11 +193,14 @@ def interpolate(
         )
     else:
         z = (1 - t) * z0 + t * z1
+    if not isinstance(G, torch.nn.Module):
+        return G(z)
     was_training = G.training
     G.eval()
-    x = G(z)
-    G.train(was_training)
-    return x
+    try:
+        return G(z)
+    finally:
+        G.train(was_training)
 
 
 def show_source(obj: Any) -> None:
@@ -234,17 +239,24 @@ def show_table(rows: Iterable[Iterable[Any]], columns: list[str]) -> None:
 
 
 def show_samples_over_training(
-    samples: list[tuple[int, Tensor]], k: int = 4, n: int = 36, title: str = ""
+    samples: list[tuple[int, Tensor]],
+    k: int = 4,
+    n: int = 36,
+    title: str = "",
+    nrow: int | None = None,
 ) -> None:
     """``k`` evenly spaced grids from a run's ``Trainer.samples`` (fixed noise),
-    the first and the last included, drawn side by side."""
+    the first and the last included, drawn side by side; ``nrow`` images per row
+    (default a square grid; a conditional method's ``grid_nrow()`` puts one class
+    in each column)."""
     import matplotlib.pyplot as plt
 
     picks = np.linspace(0, len(samples) - 1, k).round().astype(int)
     fig, axes = plt.subplots(1, k, figsize=(3 * k, 3.2))
     for ax, i in zip(np.atleast_1d(axes), picks):
         step, x_fake = samples[i]
-        show_grid(x_fake[:n], nrow=int(round(n**0.5)), ax=ax, title=f"step {step}")
+        per_row = nrow or int(round(n**0.5))
+        show_grid(x_fake[:n], nrow=per_row, ax=ax, title=f"step {step}")
     if title:
         fig.suptitle(title)
     plt.show()
@@ -256,14 +268,14 @@ def show_pretrained(name: str, n: int = 64, seed: int = 0):
     record has one). Returns the generator."""
     import matplotlib.pyplot as plt
 
-    from gancourse.pretrained import load_pretrained
+    from gancourse.pretrained import load_sampler, pretrained_info
 
-    G, info = load_pretrained(name)
-    z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
-    with torch.no_grad():
-        x_fake = G(z)
+    sampler, info = load_sampler(name), pretrained_info(name)
+    x_fake = sampler.sample(n, seed)  # the method draws the inputs (z, and labels)
+    nrow = sampler.method.grid_nrow()
     fig, ax = plt.subplots(figsize=(4.5, 4.8))
-    show_grid(x_fake, ax=ax, title=f"shipped {name}")
+    title = f"shipped {name}" + (", one class per column" if nrow != 8 else "")
+    show_grid(x_fake, ax=ax, title=title, nrow=nrow)
     plt.show()
     data = info["data"]
     source = data.get("source", {})
@@ -282,4 +294,4 @@ def show_pretrained(name: str, n: int = 64, seed: int = 0):
             f"features, {fid['n_fake']} samples vs the {fid['reference']})"
         )
     print("\n".join(lines))
-    return G
+    return sampler.nets["G"]

@@ -122,3 +122,17 @@ def test_python_dash_m_and_presets():
     assert (
         r.returncode == 0 and "dcgan-mnist" in r.stdout and "vanilla-mnist" in r.stdout
     )
+
+
+def test_sample_label_draws_one_class_of_a_conditional_model(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "sneakers.png"
+    r = run("sample", "--ckpt", "acgan-fashion", "--n", "16", "--label", "7",
+            "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert Image.open(out).size[0] > 0
+    r = run("sample", "--ckpt", "acgan-fashion", "--label", "10", "--out", str(out))
+    assert r.returncode == 2 and "[0, 10)" in r.stderr
+    r = run("sample", "--ckpt", "dcgan-mnist", "--label", "1", "--out", str(out))
+    assert r.returncode == 2 and "class-conditional" in r.stderr

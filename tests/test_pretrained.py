@@ -65,3 +65,52 @@ def test_recorded_domain_fid_is_reproducible(name):
     steps = [p["step"] for p in info["curve"]]
     assert steps == sorted(steps) and steps[-1] == info["steps"]
     assert all("wasserstein" in p for p in info["curve"])
+
+
+CONDITIONAL = ["cgan-fashion", "projgan-fashion", "acgan-fashion"]
+
+
+@pytest.mark.parametrize("name", CONDITIONAL)
+def test_conditional_models_draw_the_requested_class(name):
+    # Chapter 3's shipped models: samples of class y must look like class y to
+    # the independent LeNet judge far more often than chance (10 %).
+    from gancourse.metrics.conditional import class_conditional_samples
+    from gancourse.metrics.lenet import class_accuracy, load_lenet
+    from gancourse.pretrained import load_sampler
+
+    sampler = load_sampler(name)
+    x, y = class_conditional_samples(sampler, 30, 10, seed=7)
+    assert x.shape == (300, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    assert sampler.method.grid_nrow() == 10
+    acc = class_accuracy(load_lenet("lenet-fashion"), x, y)
+    assert acc["accuracy"] > 0.6, acc
+    info = pretrained_info(name)
+    assert info["command"].startswith("gancourse train --preset " + name)
+    assert info["data"]["name"] == "fashion-mnist"
+    # the same z with two labels gives two different images: the label is used
+    z = torch.randn(4, sampler.z_dim, generator=torch.Generator().manual_seed(0))
+    a = sampler(z, torch.zeros(4, dtype=torch.long))
+    b = sampler(z, torch.full((4,), 7))
+    assert (a - b).abs().mean() > 0.05
+
+
+def test_conditional_record_is_reproducible():
+    # Recompute one number of chapter 3's record from the shipped weights: the
+    # judge accuracy of acgan-fashion on the record's samples (same seed, same n).
+    from gancourse.metrics.conditional import class_conditional_samples
+    from gancourse.metrics.lenet import class_accuracy, load_lenet
+    from gancourse.metrics.records import load_record
+    from gancourse.pretrained import load_sampler
+
+    rec = load_record("ch03-conditional")
+    assert rec["command"].startswith("python tools/conditional_metrics.py")
+    assert set(rec["models"]) == set(CONDITIONAL)
+    n = rec["n_per_class"]
+    x, y = class_conditional_samples(load_sampler("acgan-fashion"), n, 10, seed=1)
+    acc = class_accuracy(load_lenet("lenet-fashion"), x, y)
+    want = rec["models"]["acgan-fashion"]["class_accuracy"]["accuracy"]
+    assert acc["accuracy"] == pytest.approx(want, abs=2e-3)
+    for m in rec["models"].values():
+        assert len(m["per_class"]) == 10
+        assert all(0 <= r["recall"] <= 1 for r in m["per_class"])
+        assert 0 <= m["cas"]["accuracy"] <= 1

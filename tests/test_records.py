@@ -10,7 +10,13 @@ from gancourse.metrics.records import available_records, load_record
 
 
 def test_shipped_records_are_present():
-    assert {"inception-figures", "bench-fid", "ch02-equal-time", "ch02-ring"} <= set(
+    assert {
+        "inception-figures",
+        "bench-fid",
+        "ch02-equal-time",
+        "ch02-ring",
+        "ch03-conditional",
+    } <= set(
         available_records()
     )
 

@@ -54,3 +54,34 @@ def test_save_samples_and_losses(tmp_path):
 
     img = mpimg.imread(tmp_path / "l.png")
     assert img.ndim == 3 and np.std(img) > 0.01
+
+
+def test_interpolate_accepts_a_callable_with_the_class_held_fixed():
+    calls = []
+
+    def G_y(z):  # e.g. lambda z: sampler(z, y), with no .eval() to call
+        calls.append(z.shape)
+        return z * 2
+
+    z0, z1 = torch.zeros(3), torch.ones(3)
+    x = viz.interpolate(G_y, z0, z1, n=4, spherical=False)
+    assert calls == [(4, 3)]
+    assert torch.allclose(x[:, 0], torch.tensor([0.0, 2 / 3, 4 / 3, 2.0]))
+
+
+def test_show_pretrained_draws_a_conditional_model_one_class_per_column(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    G = viz.show_pretrained("acgan-fashion", n=20)
+    assert G.z_dim == 100 and len(shown) == 1
+    title = shown[0].axes[0].get_title()
+    assert "one class per column" in title
+    # a 2 x 10 grid of 28 px tiles with 2 px padding
+    img = shown[0].axes[0].get_images()[0].get_array()
+    assert img.shape[:2] == (2 * 30 + 2, 10 * 30 + 2)
+    plt.close("all")
