@@ -401,13 +401,13 @@ def _progress(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     import nbformat
 
-    from gancourse.homework import EXERCISES
+    from gancourse.homework import EXERCISES, PREDICTIONS
     from gancourse.homework import grade as grading
 
     for name in ("timeout", "cell_timeout", "check_timeout"):
         if not getattr(args, name) > 0:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive number")
-    chapters = sorted({eid.split(".", 1)[0] for eid in EXERCISES})
+    chapters = sorted({eid.split(".", 1)[0] for eid in [*EXERCISES, *PREDICTIONS]})
     for chapter in args.chapter or []:
         if chapter not in chapters:
             raise UsageError(
@@ -445,9 +445,12 @@ def _grade(args: argparse.Namespace) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
-    n_rows = sum(len(s.rows) for s in subs)
+    n_rows = sum(len(s.exercise_rows) for s in subs)
     n_pass = sum(s.score for s in subs)
-    print(f"graded {len(subs)} notebook(s): {n_pass}/{n_rows} exercises passed")
+    questions = [r for s in subs for r in s.prediction_rows]
+    made = sum(r.verdict == "predicted" for r in questions)
+    extra = f", {made}/{len(questions)} predictions made" if questions else ""
+    print(f"graded {len(subs)} notebook(s): {n_pass}/{n_rows} exercises passed{extra}")
     if args.out:
         path = grading.write_csv(subs, args.out)
         print(f"wrote {path}")

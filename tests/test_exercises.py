@@ -253,3 +253,98 @@ def test_committed_exercise_copies_are_up_to_date(capsys):
         pytest.skip("no master notebooks notebooks/NN_*.ipynb yet")
     code = mx.main(["--check", "--notebooks", str(notebooks)])
     assert code == 0, capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# predict-then-run answers: `my_prediction = "b"` becomes `my_prediction = None`
+# ---------------------------------------------------------------------------
+PREDICTION_STUB = (
+    "my_prediction = None  # YOUR PREDICTION HERE: one of the letters above"
+)
+
+
+def test_prediction_answer_becomes_none_not_a_raise():
+    code = (
+        "# Which gradient reaches the logit? (a), (b) or (c)\n"
+        "### BEGIN SOLUTION\n"
+        'my_prediction = "b"\n'
+        "### END SOLUTION\n"
+        'predict("ch01.bce_confident_gradient", my_prediction)'
+    )
+    assert mx.stub_solutions(code) == (
+        "# Which gradient reaches the logit? (a), (b) or (c)\n"
+        f"{PREDICTION_STUB}\n"
+        'predict("ch01.bce_confident_gradient", my_prediction)'
+    )
+
+
+@pytest.mark.parametrize(
+    "block, want",
+    [
+        # comments, blank lines, an annotation and a parenthesised value are fine
+        (
+            '    # my guess\n\n    my_prediction: str = (\n        "c"\n    )',
+            ["    " + PREDICTION_STUB],
+        ),
+        # one line per name, in order, each name once
+        (
+            'my_prediction_1 = "a"\nmy_prediction_2 = "c"\nmy_prediction_1 = "b"',
+            [
+                PREDICTION_STUB.replace("my_prediction", "my_prediction_1"),
+                PREDICTION_STUB.replace("my_prediction", "my_prediction_2"),
+            ],
+        ),
+    ],
+)
+def test_prediction_blocks_that_are_stubbed_as_none(block, want):
+    indent = block[: len(block) - len(block.lstrip(" "))]
+    code = f"{indent}### BEGIN SOLUTION\n{block}\n{indent}### END SOLUTION"
+    assert mx.stub_solutions(code).splitlines() == want
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        'prediction = "b"',  # not a my_prediction name
+        'my_prediction = "b"\nprint(my_prediction)',  # other code too
+        'my_prediction, other = "b", 1',  # a tuple target
+        "my_prediction += 'b'",  # not a plain assignment
+        "obj.my_prediction = 'b'",  # an attribute
+        "# only a comment",  # no statement at all
+        "my_prediction = (",  # does not parse
+    ],
+)
+def test_other_blocks_keep_the_not_implemented_stub(block):
+    code = f"### BEGIN SOLUTION\n{block}\n### END SOLUTION"
+    assert mx.stub_solutions(code) == "\n".join(mx.STUB_LINES)
+
+
+def test_exercise_copy_of_a_prediction_runs_and_records_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    progress = tmp_path / "progress.json"
+    monkeypatch.setenv("GANCOURSE_PROGRESS", str(progress))
+    master = v4.new_notebook()
+    master.cells = [
+        v4.new_markdown_cell("# Chapter"),
+        v4.new_code_cell("from gancourse.homework import predict"),
+        v4.new_code_cell(
+            "### BEGIN SOLUTION\n"
+            'my_prediction = "B"\n'
+            "### END SOLUTION\n"
+            'result = predict("ch01.bce_confident_gradient", my_prediction)'
+        ),
+        v4.new_code_cell("ran_on = True"),
+    ]
+    exercise = mx.make_exercise(master, "01_tiny.ipynb")
+    stubbed = _exec_code_cells(exercise)  # no exception: the copy runs on
+    assert stubbed["my_prediction"] is None and stubbed["ran_on"]
+    assert not stubbed["result"]
+    assert "no prediction yet" in capsys.readouterr().out
+    assert not progress.exists()
+
+    solved = _exec_code_cells(master)
+    assert solved["result"].answer == "b"
+    assert "prediction recorded: (b)" in capsys.readouterr().out
+    record = json.loads(progress.read_text())["exercises"]
+    assert record["ch01.bce_confident_gradient"]["answer"] == "b"

@@ -20,11 +20,14 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from gancourse import cli
-from gancourse.homework import EXERCISES
+from gancourse.homework import EXERCISES, PREDICTIONS
+from gancourse.homework import grade as grading
 from gancourse.homework.grade import CellRun, answer_statements, grade_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 CH01 = [eid for eid in EXERCISES if eid.startswith("ch01.")]
+CH01_QUESTIONS = [pid for pid in PREDICTIONS if pid.startswith("ch01.")]
+PID = "ch01.bce_confident_gradient"
 
 
 def notebook(path: Path, *cells: str) -> Path:
@@ -49,6 +52,9 @@ SOLVED = (
     # a name of the learner's own, found through their check call
     "def my_optimal_d(p_data, p_g):\n    return p_data / (p_data + p_g)",
     'check("ch01.optimal_d", my_optimal_d);',
+    # a predict-then-run answer, in any case and with spaces
+    'from gancourse.homework import predict\nmy_prediction = " C "',
+    f'predict("{PID}", my_prediction);',
 )
 UNSOLVED = (  # as in the exercise copy, never filled in
     "# Write `ch01.d_loss` and `ch01.g_loss_nonsaturating`.",
@@ -56,6 +62,9 @@ UNSOLVED = (  # as in the exercise copy, never filled in
     "    # YOUR CODE HERE\n    raise NotImplementedError",
     "def g_loss_nonsaturating(logits_fake):\n"
     "    # YOUR CODE HERE\n    raise NotImplementedError",
+    "from gancourse.homework import predict\n"
+    "my_prediction = None  # YOUR PREDICTION HERE: one of the letters above\n"
+    f'predict("{PID}", my_prediction)',
 )
 CRASH_AND_CHEAT = (
     'raise RuntimeError("boom")',
@@ -72,6 +81,11 @@ CRASH_AND_CHEAT = (
     # an answer that crashes when called
     'def dcgan_up_block(in_ch, out_ch):\n    raise ValueError("no idea")',
     "def broken(:\n    pass",
+    # a forged record of a letter that is not a choice: not a prediction
+    "import json, os\n"
+    'with open(os.environ["GANCOURSE_PROGRESS"], "w") as f:\n'
+    f'    json.dump({{"exercises": {{"{PID}": {{"status": "predicted", '
+    '"answer": "z"}}}, f)',
 )
 HANGING = (
     "# `ch01.d_loss`",
@@ -128,7 +142,8 @@ def test_grading_succeeds_and_warns_about_untrusted_code(graded):
 @pytest.mark.slow
 def test_csv_has_a_row_per_exercise(graded):
     rows = graded["rows"]
-    assert len(rows) == 3 * len(CH01)  # every chapter-1 exercise, per submission
+    # every chapter-1 exercise and question, per submission
+    assert len(rows) == 3 * (len(CH01) + len(CH01_QUESTIONS))
     some = rows[("solved", "ch01.d_loss")]
     assert list(some) == [
         "submission",
@@ -193,7 +208,27 @@ def test_table_is_readable(graded):
     assert "SyntaxError" in out  # the broken cell is reported
     assert re.search(r"✗ ch01\.d_loss\s+failed\s+the labels are swapped", out)
     assert "graded 3 notebook(s): 3/12 exercises passed" in out
+    assert "3/12 exercises passed, 1/3 predictions made" in out
+    assert "solved.ipynb: 2/4 passed, 1/1 predicted" in out
+    text = PREDICTIONS[PID].choices["c"]
+    assert re.search(rf"✓ {re.escape(PID)}\s+predicted\s+\(c\) {text}\.", out)
+    assert re.search(rf"– {re.escape(PID)}\s+no prediction\s", out)
     assert "grades.csv" in out
+
+
+@pytest.mark.slow
+def test_predictions_are_reported_without_points(graded):
+    rows = graded["rows"]
+    solved = rows[("solved", PID)]
+    assert solved["verdict"] == "predicted" and solved["points"] == "0"
+    assert solved["message"].startswith("(c) ")
+    unsolved = rows[("unsolved", PID)]
+    assert unsolved["verdict"] == "no prediction" and unsolved["points"] == "0"
+    assert "without one of the letters a, b, c" in unsolved["message"]
+    assert "my_prediction" in unsolved["hint"]
+    forged = rows[("crash_and_cheat", PID)]  # a letter that is not a choice
+    assert forged["verdict"] == "no prediction"
+    assert "never calls predict" in forged["message"]
 
 
 @pytest.mark.slow
@@ -206,6 +241,7 @@ def test_hanging_submission(tmp_path):
         "ch01.d_loss": "timeout",  # the answer itself hangs
         "ch01.g_loss_nonsaturating": "passed",  # after the cell that hung
         "ch01.dcgan_up_block": "error",  # the answer kills the checking process
+        PID: "no prediction",
     }
     assert "did not finish within 3 s" in got["ch01.d_loss"].message
     assert "died" in got["ch01.dcgan_up_block"].message
@@ -280,3 +316,82 @@ def test_unknown_chapter_is_a_usage_error(tmp_path, capsys):
     path = notebook(tmp_path / "x.ipynb", "# nothing")
     assert cli.main(["grade", str(path), "--chapter", "ch99"]) == 2
     assert "ch01" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# predict-then-run questions, without a kernel
+# ---------------------------------------------------------------------------
+def test_recorded_predictions_keep_only_valid_letters(tmp_path):
+    path = tmp_path / "learner-progress.json"
+    assert grading._recorded_predictions(path) == {}  # no file: nothing
+    path.write_text("{not json")
+    assert grading._recorded_predictions(path) == {}
+    path.write_text('["a list"]')
+    assert grading._recorded_predictions(path) == {}
+    q2, q8 = "ch02.clipping_gradients", "ch08.collapsed_inception_score"
+    record = {
+        "exercises": {
+            PID: {"status": "predicted", "answer": "b"},
+            q2: {"status": "predicted", "answer": "z"},  # not a choice
+            q8: {"status": "failed", "answer": "a"},  # not a prediction
+            "ch01.d_loss": {"status": "passed"},
+            "ch09.unknown": {"status": "predicted", "answer": "a"},
+        }
+    }
+    path.write_text(json.dumps(record))
+    assert grading._recorded_predictions(path) == {PID: "b"}
+
+
+def test_no_prediction_says_why():
+    nb = new_notebook(
+        cells=[
+            new_code_cell("x = 1"),
+            new_code_cell(f'predict("{PID}", my_prediction)'),
+        ]
+    )
+
+    def why(runs, source=None):
+        if source is not None:
+            nb.cells[1].source = source
+        row = grading._prediction_row("s.ipynb", PID, None, nb, runs)
+        assert row.verdict == "no prediction" and row.kind == "prediction"
+        assert row.points == 0 and "one of a, b, c" in row.hint
+        return row.message
+
+    assert "was not run" in why([CellRun(0, "ok"), CellRun(1, "skipped")])
+    assert "stopped before" in why([CellRun(0, "ok"), CellRun(1, "error", "E")])
+    assert "still None" in why([CellRun(0, "ok"), CellRun(1, "ok")])
+    assert "never calls predict" in why([CellRun(0, "ok")], "print(1)")
+    row = grading._prediction_row("s.ipynb", PID, "a", nb, [])
+    assert row.verdict == "predicted" and row.points == 0
+    assert row.message == f"(a) {PREDICTIONS[PID].choices['a']}."
+
+
+def test_predictions_do_not_count_in_the_score(tmp_path):
+    sub = grading.SubmissionGrade("s.ipynb")
+    sub.rows = [
+        grading.GradeRow("s.ipynb", "ch01.d_loss", "passed", "correct."),
+        grading.GradeRow("s.ipynb", "ch01.optimal_d", "failed", "wrong."),
+        grading.GradeRow("s.ipynb", PID, "predicted", "(b) x.", kind="prediction"),
+    ]
+    assert sub.score == 1
+    assert len(sub.exercise_rows) == 2 and len(sub.prediction_rows) == 1
+    table = grading.format_grades([sub])
+    assert table.startswith("s.ipynb: 1/2 passed, 1/1 predicted (")
+    path = grading.write_csv([sub], tmp_path / "g.csv")
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["verdict"], r["points"]) for r in rows] == [
+        ("passed", "1"),
+        ("failed", "0"),
+        ("predicted", "0"),
+    ]
+
+
+def test_a_notebook_that_mentions_only_a_question_is_graded_on_its_chapter():
+    nb = new_notebook(cells=[new_code_cell(f'predict("{PID}", "a")')])
+    assert grading.exercises_in(nb) == CH01
+    assert grading.predictions_in(nb) == CH01_QUESTIONS
+    assert grading.predictions_in(nb, ["ch02"]) == [
+        pid for pid in PREDICTIONS if pid.startswith("ch02.")
+    ]

@@ -12,7 +12,11 @@ import pytest
 import torch.nn.functional as F
 
 from gancourse import cli
-from gancourse.homework import EXERCISES, check, progress, tracking
+from gancourse.homework import EXERCISES, PREDICTIONS, check, progress, tracking
+
+# Exercises and predict-then-run questions are listed together.
+ALL_IDS = [*EXERCISES, *PREDICTIONS]
+CH01_IDS = [i for i in ALL_IDS if i.startswith("ch01.")]
 
 
 def right_d_loss(lr, lf):
@@ -104,11 +108,11 @@ def test_statuses_aggregate_per_chapter(prog):
     assert set(ch01.not_started) == {
         "ch01.dcgan_up_block",
         "ch01.g_loss_nonsaturating",
-    }
-    # every known exercise is listed, chapter by chapter
-    assert set(rows) == {eid.split(".")[0] for eid in EXERCISES}
+    } | {pid for pid in PREDICTIONS if pid.startswith("ch01.")}
+    # every known exercise and question is listed, chapter by chapter
+    assert set(rows) == {eid.split(".")[0] for eid in ALL_IDS}
     listed = sum(r.total for r in rows.values())
-    assert listed == len(EXERCISES)
+    assert listed == len(ALL_IDS)
     assert rows["ch02"].done == [] and rows["ch02"].tried == []
 
 
@@ -145,13 +149,14 @@ def test_progress_command_prints_the_table(prog, capsys):
     assert str(prog) in out
     lines = out.splitlines()
     ch01 = next(line for line in lines if line.startswith("ch01 "))
-    assert ch01.split() == ["ch01", "1/4", "0", "3"]
+    n = len(CH01_IDS)
+    assert ch01.split() == ["ch01", f"1/{n}", "0", f"{n - 1}"]
     ch02 = next(line for line in lines if line.startswith("ch02 "))
     assert ch02.split()[2] == "1"  # one tried
     assert "critic_loss (failed, 1 attempt)" in out
     assert "d_loss" in out.split("ch01:")[1].split("ch02:")[0]
     total = next(line for line in lines if line.startswith("total"))
-    assert total.split()[1] == f"1/{len(EXERCISES)}"
+    assert total.split()[1] == f"1/{len(ALL_IDS)}"
     # the notebook helper prints the same table
     progress()
     assert capsys.readouterr().out.strip() == out.strip()
@@ -160,5 +165,5 @@ def test_progress_command_prints_the_table(prog, capsys):
 def test_progress_with_no_file_yet(prog, capsys):
     assert cli.main(["progress"]) == 0
     out = capsys.readouterr().out
-    assert f"0/{len(EXERCISES)}" in out
+    assert f"0/{len(ALL_IDS)}" in out
     assert not prog.exists()  # showing the table writes nothing

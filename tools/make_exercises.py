@@ -9,7 +9,13 @@ For every master notebook ``notebooks/NN_*.ipynb`` this writes
       # YOUR CODE HERE
       raise NotImplementedError
 
-  indented like the ``### BEGIN SOLUTION`` marker;
+  indented like the ``### BEGIN SOLUTION`` marker, except a block of plain
+  assignments to names starting with ``my_prediction`` (the answer to a
+  predict-then-run question, ``my_prediction = "b"``), which becomes::
+
+      my_prediction = None  # YOUR PREDICTION HERE: one of the letters above
+
+  so that the exercise copy runs on (``predict`` says "no prediction yet");
 - markdown cells of sphinx-exercise solutions are dropped: a ``{solution}`` block,
   and for gated solutions the ``{solution-start}`` and ``{solution-end}`` cells and
   every markdown cell between them (code cells between them are kept, stubbed as
@@ -30,9 +36,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -60,33 +68,74 @@ NOTE = (
 
 # What a solution becomes (tests/test_notebooks.py finds the stubs by these lines).
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError")
+# What the answer to a predict-then-run question becomes, per assigned name.
+PREDICTION_STUB = "{name} = None  # YOUR PREDICTION HERE: one of the letters above"
+PREDICTION_PREFIX = "my_prediction"
 
 
 class SolutionMarkerError(ValueError):
     """Unbalanced ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers."""
 
 
+def prediction_names(block: list[str]) -> list[str] | None:
+    """The names a solution block assigns if it is the answer to a predict-then-run
+    question: every statement a plain assignment (``=``, or annotated) to names
+    that start with ``my_prediction``. ``None`` for any other block (one with no
+    statement, other code, or code that does not parse)."""
+    try:
+        tree = ast.parse(textwrap.dedent("\n".join(block)))
+    except SyntaxError:
+        return None
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets = [node.target]
+        else:
+            return None
+        for target in targets:
+            if not (
+                isinstance(target, ast.Name) and target.id.startswith(PREDICTION_PREFIX)
+            ):
+                return None
+            if target.id not in names:
+                names.append(target.id)
+    return names or None
+
+
+def _stub(block: list[str], indent: str) -> list[str]:
+    names = prediction_names(block)
+    if names:
+        return [indent + PREDICTION_STUB.format(name=name) for name in names]
+    return [f"{indent}{line}" for line in STUB_LINES]
+
+
 def stub_solutions(source: str, where: str = "cell") -> str:
-    """Replace every marked solution block in ``source`` by an indented stub."""
+    """Replace every marked solution block in ``source`` by an indented stub (or,
+    for a predict-then-run answer, by ``my_prediction = None``)."""
     out: list[str] = []
-    inside = False
+    block: list[str] | None = None
+    indent = ""
     for line in source.splitlines():
         begin = BEGIN.match(line)
         if begin:
-            if inside:
+            if block is not None:
                 raise SolutionMarkerError(f"{where}: nested ### BEGIN SOLUTION")
-            inside = True
+            block = []
             indent = begin.group("indent")
-            out += [f"{indent}{line}" for line in STUB_LINES]
         elif END.match(line):
-            if not inside:
+            if block is None:
                 raise SolutionMarkerError(
                     f"{where}: ### END SOLUTION without ### BEGIN SOLUTION"
                 )
-            inside = False
-        elif not inside:
+            out += _stub(block, indent)
+            block = None
+        elif block is not None:
+            block.append(line)
+        else:
             out.append(line)
-    if inside:
+    if block is not None:
         raise SolutionMarkerError(f"{where}: ### BEGIN SOLUTION is never closed")
     return "\n".join(out)
 

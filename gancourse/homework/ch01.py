@@ -29,9 +29,10 @@ from gancourse.homework._checker import (
     expect_shape,
     expect_tensor,
 )
+from gancourse.homework.predictions import Prediction
 from gancourse.nn import blocks
 
-__all__ = ["EXERCISES", "optimal_d"]
+__all__ = ["EXERCISES", "PREDICTIONS", "optimal_d"]
 
 
 def _flat(x: Tensor) -> Tensor:
@@ -461,6 +462,25 @@ EXERCISES = {
             signature="dcgan_up_block(in_ch, out_ch) -> nn.Module",
             reference=blocks.up_block,
             check_fn=check_dcgan_up_block,
+        ),
+    )
+}
+
+
+# Predict-then-run questions (see gancourse.homework.predictions): the run after
+# the question answers it, so no choice is marked as right here.
+PREDICTIONS = {
+    p.id: p
+    for p in (
+        Prediction(
+            id="ch01.bce_confident_gradient",
+            question="D gives a fake sample the logit 40, a confident mistake; with "
+            "nn.Sigmoid() followed by nn.BCELoss(), what gradient reaches that logit?",
+            choices={
+                "a": "about 1, the same as the softplus loss gives",
+                "b": "NaN or infinity",
+                "c": "exactly 0",
+            },
         ),
     )
 }

@@ -44,9 +44,10 @@ from gancourse.homework._checker import (
     expect_tensor,
     leaf,
 )
+from gancourse.homework.predictions import Prediction
 from gancourse.metrics.distances import wasserstein_1d
 
-__all__ = ["EXERCISES", "gradient_penalty"]
+__all__ = ["EXERCISES", "PREDICTIONS", "gradient_penalty"]
 
 
 def _call(
@@ -1067,6 +1068,26 @@ EXERCISES = {
             "tensor)",
             reference=wasserstein_1d,
             check_fn=check_wasserstein_1d,
+        ),
+    )
+}
+
+
+# Predict-then-run questions (see gancourse.homework.predictions): the run after
+# the question answers it, so no choice is marked as right here.
+PREDICTIONS = {
+    p.id: p
+    for p in (
+        Prediction(
+            id="ch02.clipping_gradients",
+            question="Three 8-layer critics are trained with their weights clipped "
+            "to c = 0.1, 0.01 and 0.001; how do the gradient norms of their layers "
+            "compare?",
+            choices={
+                "a": "smaller for smaller c, by orders of magnitude",
+                "b": "about the same for every c",
+                "c": "larger for smaller c",
+            },
         ),
     )
 }

@@ -26,8 +26,9 @@ from gancourse.homework._checker import (
     call_learner,
     diagnose_value,
 )
+from gancourse.homework.predictions import Prediction
 
-__all__ = ["EXERCISES", "frechet_distance", "inception_score", "kid"]
+__all__ = ["EXERCISES", "PREDICTIONS", "frechet_distance", "inception_score", "kid"]
 
 # float64 inputs: learner answers written with sqrtm, eigenvalues or loops agree
 # with the reference to ~1e-8 even on singular covariances.
@@ -767,6 +768,26 @@ EXERCISES = {
             signature="kid(feats_real, feats_fake) -> float",
             reference=kid,
             check_fn=check_kid,
+        ),
+    )
+}
+
+
+# Predict-then-run questions (see gancourse.homework.predictions): the run after
+# the question answers it, so no choice is marked as right here.
+PREDICTIONS = {
+    p.id: p
+    for p in (
+        Prediction(
+            id="ch08.collapsed_inception_score",
+            question="A 'generator' that repeats, for each digit, the one test image "
+            "the judge finds most typical (ten images in all): how does its "
+            "Inception Score compare with that of the real test images?",
+            choices={
+                "a": "much lower",
+                "b": "about the same",
+                "c": "about 1, the score of a useless generator",
+            },
         ),
     )
 }

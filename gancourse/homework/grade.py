@@ -39,6 +39,20 @@ Verdicts: ``passed``, ``failed``, ``not implemented`` (the stub is still there),
 ``error`` (the check could not run the answer), ``missing`` (the run defined no
 such function) and ``timeout``. None of them is a crash of the grader.
 
+**Predict-then-run questions** of the graded chapters get a row each too, with the
+verdict ``predicted`` (the message says which choice, "(b) ...") or
+``no prediction``. They carry no points and do not count in the score: any valid
+choice is an answer and none is right or wrong, so there is nothing to re-check.
+The grader reads them from the *run's own progress file*: the kernel runs with
+``GANCOURSE_PROGRESS`` pointed at a scratch file in the run's folder, so every
+``predict(...)`` that the run executed with a valid letter leaves an entry there
+with status ``predicted`` and the letter; after the run the grader reads that file
+and keeps the entries whose letter is one of the question's choices. This reports
+what the run actually did (a ``predict`` cell that raised or was skipped records
+nothing), whatever variable or expression the learner passed, without evaluating
+learner code again. A notebook could write that file itself, but it could as well
+call ``predict`` with any letter: a forged entry gains nothing.
+
 Limits, plainly:
 
 - Answers that need a global the grader does not carry over (a tensor or a
@@ -50,7 +64,7 @@ Limits, plainly:
   surprising pass.
 - The solutions are public (the book shows them), so a pass shows that the learner
   submitted a correct answer, not that they found it alone.
-- Notebook-level questions (predict-then-run, plots) are not graded.
+- Predictions are reported, not marked (see above); figures are not graded.
 """
 
 from __future__ import annotations
@@ -79,6 +93,7 @@ __all__ = [
     "SubmissionGrade",
     "answer_statements",
     "exercises_in",
+    "predictions_in",
     "format_grades",
     "grade",
     "grade_notebook",
@@ -91,8 +106,26 @@ UNTRUSTED_WARNING = (
     "grade untrusted work inside a container or a virtual machine."
 )
 #: Every verdict a row can carry.
-VERDICTS = ("passed", "failed", "not implemented", "error", "missing", "timeout")
-_SYMBOL = {"passed": "✓", "not implemented": "○", "missing": "–"}
+VERDICTS = (
+    "passed",
+    "failed",
+    "not implemented",
+    "error",
+    "missing",
+    "timeout",
+    "predicted",
+    "no prediction",
+)
+_SYMBOL = {
+    "passed": "✓",
+    "not implemented": "○",
+    "missing": "–",
+    "predicted": "✓",
+    "no prediction": "–",
+}
+# The run's progress file, in the run's folder (see ``_child_env``).
+_LEARNER_PROGRESS = "learner-progress.json"
+_MAX_PROGRESS_BYTES = 5_000_000
 
 _KERNEL = "gancourse-grade"
 _ID = re.compile(r"\b(ch\d\d\.[A-Za-z_]\w*)")
@@ -106,15 +139,18 @@ _CELL_LINE = re.compile(r"Cell In\s*\[[^\]]*\],\s*line (\d+)|<cell line: (\d+)>"
 
 @dataclass
 class GradeRow:
-    """One exercise of one submission.
+    """One exercise (or predict-then-run question) of one submission.
 
     Attributes:
         submission: the notebook's path as given.
-        exercise: the exercise id, e.g. ``"ch01.d_loss"``.
-        verdict: one of :data:`VERDICTS`.
-        message: what is right or wrong, one sentence.
+        exercise: the exercise id, e.g. ``"ch01.d_loss"``, or the question's id.
+        verdict: one of :data:`VERDICTS`; ``predicted`` / ``no prediction`` for a
+            question.
+        message: what is right or wrong, one sentence; for a question, the
+            recorded choice ("(b) exactly 0.").
         hint: what to try next ("" when passed).
         seconds: how long the re-check of this answer took.
+        kind: ``"exercise"`` or ``"prediction"``.
     """
 
     submission: str
@@ -123,11 +159,12 @@ class GradeRow:
     message: str
     hint: str = ""
     seconds: float = 0.0
+    kind: str = "exercise"
 
     @property
     def points(self) -> int:
-        """1 for a passed exercise, else 0."""
-        return int(self.verdict == "passed")
+        """1 for a passed exercise, else 0 (predictions carry no points)."""
+        return int(self.kind == "exercise" and self.verdict == "passed")
 
 
 @dataclass
@@ -171,6 +208,16 @@ class SubmissionGrade:
         """The number of passed exercises."""
         return sum(r.points for r in self.rows)
 
+    @property
+    def exercise_rows(self) -> list[GradeRow]:
+        """The rows of graded exercises (no questions, no error row)."""
+        return [r for r in self.rows if r.exercise and r.kind == "exercise"]
+
+    @property
+    def prediction_rows(self) -> list[GradeRow]:
+        """The rows of predict-then-run questions."""
+        return [r for r in self.rows if r.kind == "prediction"]
+
 
 # ---------------------------------------------------------------------------
 # what to grade
@@ -181,21 +228,36 @@ def _read(path: str | os.PathLike) -> Any:
     return nbformat.read(str(path), as_version=4)
 
 
+def _chapters_in(nb: Any, chapters: list[str] | None) -> set[str]:
+    from gancourse.homework import EXERCISES, PREDICTIONS
+
+    if chapters:
+        return set(chapters)
+    return {
+        m.split(".", 1)[0]
+        for cell in nb.cells
+        for m in _ID.findall(cell.get("source", ""))
+        if m in EXERCISES or m in PREDICTIONS
+    }
+
+
 def exercises_in(nb: Any, chapters: list[str] | None = None) -> list[str]:
     """The exercise ids to grade ``nb`` on, in course order: all exercises of
-    ``chapters`` if given, else of every chapter whose ids the notebook mentions."""
+    ``chapters`` if given, else of every chapter whose exercise or prediction ids
+    the notebook mentions."""
     from gancourse.homework import EXERCISES
 
-    if not chapters:
-        found = {
-            m
-            for cell in nb.cells
-            for m in _ID.findall(cell.get("source", ""))
-            if m in EXERCISES
-        }
-        chapters = [eid.split(".", 1)[0] for eid in found]
-    wanted = set(chapters)
+    wanted = _chapters_in(nb, chapters)
     return [eid for eid in EXERCISES if eid.split(".", 1)[0] in wanted]
+
+
+def predictions_in(nb: Any, chapters: list[str] | None = None) -> list[str]:
+    """The predict-then-run question ids to report for ``nb``, in course order,
+    for the same chapters as :func:`exercises_in`."""
+    from gancourse.homework import PREDICTIONS
+
+    wanted = _chapters_in(nb, chapters)
+    return [pid for pid in PREDICTIONS if pid.split(".", 1)[0] in wanted]
 
 
 def _answer_names(nb: Any, ids: list[str]) -> dict[str, str]:
@@ -295,7 +357,7 @@ def _child_env(workdir: Path) -> dict[str, str]:
         p for p in (root, env.get("PYTHONPATH", "")) if p
     )
     env["GANCOURSE_FAST"] = "1"
-    env["GANCOURSE_PROGRESS"] = str(workdir / "learner-progress.json")
+    env["GANCOURSE_PROGRESS"] = str(workdir / _LEARNER_PROGRESS)
     env["MPLBACKEND"] = "Agg"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
@@ -678,17 +740,18 @@ def grade_notebook(
             notebook mentions.
 
     Returns:
-        A :class:`SubmissionGrade` with one :class:`GradeRow` per exercise. The
-        function does not raise because of what the notebook contains; it raises
-        ``OSError`` / ``nbformat`` errors only when ``path`` is not a readable
-        notebook.
+        A :class:`SubmissionGrade` with one :class:`GradeRow` per exercise, then
+        one per predict-then-run question. The function does not raise because of
+        what the notebook contains; it raises ``OSError`` / ``nbformat`` errors
+        only when ``path`` is not a readable notebook.
     """
     t0 = time.monotonic()
     label = str(path)
     nb = _read(path)
     ids = exercises_in(nb, chapters)
+    question_ids = predictions_in(nb, chapters)
     sub = SubmissionGrade(label)
-    if not ids:
+    if not ids and not question_ids:
         sub.note = "no exercise id (such as ch01.d_loss) found in the notebook"
         sub.rows.append(
             GradeRow(
@@ -709,6 +772,7 @@ def grade_notebook(
         sub.cells, sub.note = runs, note
         statements = answer_statements(nb, runs)
         results, load_errors = _recheck(statements, names, workdir, check_timeout)
+        recorded = _recorded_predictions(workdir / "run" / _LEARNER_PROGRESS)
     for eid in ids:
         res = results.get(eid, {})
         verdict = res.get("status", "error")
@@ -720,8 +784,74 @@ def grade_notebook(
         sub.rows.append(
             GradeRow(label, eid, verdict, message, hint, float(res.get("seconds", 0.0)))
         )
+    for pid in question_ids:
+        sub.rows.append(_prediction_row(label, pid, recorded.get(pid), nb, runs))
     sub.seconds = round(time.monotonic() - t0, 1)
     return sub
+
+
+def _recorded_predictions(path: Path) -> dict[str, str]:
+    """Question id -> letter, from the run's progress file (see the module
+    docstring); only entries whose letter is one of the question's choices."""
+    from gancourse.homework import PREDICTIONS
+
+    try:
+        if path.stat().st_size > _MAX_PROGRESS_BYTES:
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    entries = data.get("exercises") if isinstance(data, dict) else None
+    if not isinstance(entries, dict):
+        return {}
+    out = {}
+    for pid, question in PREDICTIONS.items():
+        entry = entries.get(pid)
+        if not isinstance(entry, dict) or entry.get("status") != "predicted":
+            continue
+        answer = entry.get("answer")
+        if isinstance(answer, str) and answer in question.choices:
+            out[pid] = answer
+    return out
+
+
+def _prediction_row(
+    label: str, pid: str, answer: str | None, nb: Any, runs: list[CellRun]
+) -> GradeRow:
+    from gancourse.homework import PREDICTIONS
+
+    question = PREDICTIONS[pid]
+    if answer is not None:
+        text = question.choices[answer].strip().rstrip(".")
+        return GradeRow(
+            label, pid, "predicted", f"({answer}) {text}.", kind="prediction"
+        )
+    call = re.compile(r"""\bpredict\(\s*["']""" + re.escape(pid) + """["']""")
+    where = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and call.search(c.get("source", ""))
+    ]
+    hint = (
+        f"set my_prediction to one of {question.letters_text} and run the cell "
+        f'with predict("{pid}", my_prediction).'
+    )
+    status = {r.index: r.status for r in runs}
+    if not where:
+        message = f'the notebook never calls predict("{pid}", ...).'
+    elif all(status.get(i, "skipped") == "skipped" for i in where):
+        message = f"the cell that calls predict (cell {where[-1] + 1}) was not run."
+    elif all(status.get(i) in ("error", "timeout") for i in where):
+        message = (
+            f"the cell that calls predict (cell {where[-1] + 1}) stopped before "
+            "recording a prediction."
+        )
+    else:
+        message = (
+            f"predict(...) ran without one of the letters {question.letters_text} "
+            "(still None, or another value)."
+        )
+    return GradeRow(label, pid, "no prediction", message, hint, kind="prediction")
 
 
 def grade(
@@ -796,9 +926,14 @@ def format_grades(subs: list[SubmissionGrade]) -> str:
     """The grades as a readable text table, one block per submission."""
     lines = []
     for sub in subs:
-        total = len([r for r in sub.rows if r.exercise])
+        total = len(sub.exercise_rows)
+        questions = sub.prediction_rows
+        predicted = ""
+        if questions:
+            made = sum(r.verdict == "predicted" for r in questions)
+            predicted = f", {made}/{len(questions)} predicted"
         lines.append(
-            f"{sub.submission}: {sub.score}/{total} passed "
+            f"{sub.submission}: {sub.score}/{total} passed{predicted} "
             f"({_cells_summary(sub)}; {sub.seconds:.1f} s)"
         )
         if sub.note:

@@ -1,8 +1,11 @@
-"""Your homework progress: every ``check(...)`` is recorded in a small local file.
+"""Your homework progress: every ``check(...)`` and ``predict(...)`` is recorded in
+a small local file.
 
-:func:`gancourse.homework.check` calls :func:`record` with each verdict, and
+:func:`gancourse.homework.check` calls :func:`record` with each verdict,
+:func:`gancourse.homework.predict` with each valid prediction, and
 ``gancourse progress`` (or ``homework.progress()`` in a notebook) prints, per
-chapter, which exercises are done, tried and not started.
+chapter, which exercises and predict-then-run questions are done, tried and not
+started.
 
 Where the file lives (:func:`progress_path`), in this order:
 
@@ -32,6 +35,12 @@ error > not implemented), ``first`` / ``last`` are UTC timestamps (ISO 8601).
 An exercise is *done* once it has passed, *tried* when a check ran on an
 implemented answer that has not passed yet, and *not started* otherwise (checking
 the untouched ``raise NotImplementedError`` stub does not count as trying).
+
+A predict-then-run question is recorded under its id in the same map, with status
+``"predicted"``, the chosen letter as ``answer`` (the last one) and
+``first_answer``; it is *done* as soon as it has one, and *not started* before (a
+question is never *tried*: any valid choice is an answer, and ``predict`` records
+nothing for an empty or invalid one).
 
 Writes are atomic (a temporary file in the same folder, then a rename). Recording
 never breaks ``check``: an unreadable, corrupt or unwritable file produces one
@@ -68,7 +77,8 @@ __all__ = [
 ENV_VAR = "GANCOURSE_PROGRESS"
 FORMAT_VERSION = 1
 _OFF = ("off", "0", "none", "false", "no")
-_RANK = {"not implemented": 0, "error": 1, "failed": 1, "passed": 2}
+_RANK = {"not implemented": 0, "error": 1, "failed": 1, "passed": 2, "predicted": 2}
+_DONE = ("passed", "predicted")
 _warned = False
 
 
@@ -162,9 +172,10 @@ def _write_atomic(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
-def record(exercise_id: str, status: str) -> None:
+def record(exercise_id: str, status: str, answer: str | None = None) -> None:
     """Add one verdict (``"passed"``, ``"failed"``, ``"not implemented"`` or
-    ``"error"``) for ``exercise_id`` to the progress file.
+    ``"error"``) for ``exercise_id`` to the progress file, or, with status
+    ``"predicted"`` and the chosen letter as ``answer``, one prediction.
 
     Never raises: problems with the file become one warning per session.
     """
@@ -192,6 +203,9 @@ def record(exercise_id: str, status: str) -> None:
         entry["status"] = status
         entry["last"] = now
         entry.setdefault("first", now)
+        if answer is not None:
+            entry["answer"] = answer
+            entry.setdefault("first_answer", answer)
         if _RANK.get(status, 0) >= _RANK.get(entry.get("best", ""), -1):
             entry["best"] = status
         data["version"] = FORMAT_VERSION
@@ -205,7 +219,7 @@ def _state(entry: dict[str, Any] | None) -> str:
     if not entry:
         return "not started"
     best = entry.get("best", entry.get("status", ""))
-    if best == "passed":
+    if best in _DONE:
         return "done"
     if best in ("failed", "error"):
         return "tried"
@@ -216,42 +230,50 @@ def _state(entry: dict[str, Any] | None) -> str:
 class ChapterProgress:
     """Progress in one chapter.
 
+    Exercises and predict-then-run questions are listed together.
+
     Attributes:
         chapter: the prefix of the exercise ids, e.g. ``"ch01"``.
-        done: ids of exercises that passed at least once.
+        done: ids of exercises that passed at least once, and of questions with a
+            recorded prediction.
         tried: ids of exercises checked with an answer that has not passed yet,
             with their last verdict and number of attempts.
-        not_started: ids never checked (or checked only as the untouched stub).
+        not_started: ids never checked (or checked only as the untouched stub),
+            and questions without a prediction.
+        predicted: question id -> the recorded letter, for the questions in
+            ``done``.
     """
 
     chapter: str
     done: list[str] = field(default_factory=list)
     tried: list[tuple[str, str, int]] = field(default_factory=list)
     not_started: list[str] = field(default_factory=list)
+    predicted: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
-        """The number of exercises in the chapter."""
+        """The number of exercises and questions in the chapter."""
         return len(self.done) + len(self.tried) + len(self.not_started)
 
 
 def chapter_progress(
     data: dict[str, Any] | None = None, exercise_ids: list[str] | None = None
 ) -> list[ChapterProgress]:
-    """Per chapter, every known exercise sorted into done / tried / not started.
+    """Per chapter, every known exercise and predict-then-run question sorted into
+    done / tried / not started.
 
     Args:
         data: a record as returned by :func:`load_progress` (default: the file's).
-        exercise_ids: the exercises to list (default: every id in
-            ``gancourse.homework.EXERCISES``). Ids in the record that the course no
-            longer has are ignored.
+        exercise_ids: the ids to list (default: every id in
+            ``gancourse.homework.EXERCISES`` and ``PREDICTIONS``). Ids in the record
+            that the course no longer has are ignored.
     """
     if data is None:
         data = load_progress()
     if exercise_ids is None:
-        from gancourse.homework import EXERCISES
+        from gancourse.homework import EXERCISES, PREDICTIONS
 
-        exercise_ids = list(EXERCISES)
+        exercise_ids = [*EXERCISES, *PREDICTIONS]
     records = data.get("exercises", {})
     chapters: dict[str, ChapterProgress] = {}
     for eid in sorted(exercise_ids):
@@ -261,6 +283,8 @@ def chapter_progress(
         state = _state(entry)
         if state == "done":
             row.done.append(eid)
+            if entry.get("status") == "predicted" and entry.get("answer"):
+                row.predicted[eid] = str(entry["answer"])
         elif state == "tried":
             row.tried.append((eid, entry["status"], int(entry.get("attempts", 0))))
         else:
@@ -300,7 +324,7 @@ def format_progress(
         lines.append("")
         lines.append(f"{row.chapter}:")
         items = [
-            ("done", [_short_id(e) for e in row.done]),
+            ("done", [_done_name(e, row) for e in row.done]),
             (
                 "tried",
                 [
@@ -316,6 +340,12 @@ def format_progress(
     return "\n".join(lines)
 
 
+def _done_name(eid: str, row: ChapterProgress) -> str:
+    if eid in row.predicted:
+        return f"{_short_id(eid)} (predicted {row.predicted[eid]})"
+    return _short_id(eid)
+
+
 def _wrap(prefix: str, names: list[str], width: int) -> list[str]:
     lines, line = [], prefix
     for i, name in enumerate(names):
@@ -329,7 +359,8 @@ def _wrap(prefix: str, names: list[str], width: int) -> list[str]:
 
 
 def progress() -> None:
-    """Print your progress per chapter (done, tried, not started).
+    """Print your progress per chapter (done, tried, not started), exercises and
+    predict-then-run questions together.
 
     The same table as ``gancourse progress`` on the command line.
     """
