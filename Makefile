@@ -59,6 +59,7 @@ book: build-book
 
 lint: venv
 	$(BIN)/ruff check gancourse tests tools
+	$(BIN)/ruff format --check gancourse tests tools
 
 unit: venv data
 	$(BIN)/python -m pytest -q -m "not book and not slow and not notebooks" tests

@@ -419,9 +419,7 @@ class Trainer:
                 v = v.detach().float() / len(slices)
                 phase_stats[key] = phase_stats.get(key, 0) + v
         group_params = [
-            p
-            for name in self.groups[phase.group]
-            for p in self.nets[name].parameters()
+            p for name in self.groups[phase.group] for p in self.nets[name].parameters()
         ]
         all_reduce_mean_(group_params, self.world)
         self.method.on_gradients(phase, self.step)

@@ -128,8 +128,17 @@ def test_sample_label_draws_one_class_of_a_conditional_model(tmp_path):
     from PIL import Image
 
     out = tmp_path / "sneakers.png"
-    r = run("sample", "--ckpt", "acgan-fashion", "--n", "16", "--label", "7",
-            "--out", str(out))
+    r = run(
+        "sample",
+        "--ckpt",
+        "acgan-fashion",
+        "--n",
+        "16",
+        "--label",
+        "7",
+        "--out",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     assert Image.open(out).size[0] > 0
     r = run("sample", "--ckpt", "acgan-fashion", "--label", "10", "--out", str(out))

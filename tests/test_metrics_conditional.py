@@ -72,8 +72,9 @@ def _squares(n_per_class, seed):
     """Images of class k: a bright 6x6 square at one of 10 places, plus noise."""
     gen = torch.Generator().manual_seed(seed)
     y = torch.arange(10).repeat_interleave(n_per_class)
-    x = -torch.ones(len(y), 1, 28, 28) + 0.3 * torch.rand(len(y), 1, 28, 28,
-                                                           generator=gen)
+    x = -torch.ones(len(y), 1, 28, 28) + 0.3 * torch.rand(
+        len(y), 1, 28, 28, generator=gen
+    )
     for i, k in enumerate(y.tolist()):
         r, c = divmod(k, 5)
         x[i, 0, 4 + 12 * r : 10 + 12 * r, 1 + 5 * c : 7 + 5 * c] = 1.0
@@ -93,6 +94,8 @@ def test_cas_learns_informative_labels_and_not_shuffled_ones():
 def test_cas_refuses_wrong_shapes():
     with pytest.raises(MetricInputError, match="28, 28"):
         classification_accuracy_score(
-            torch.zeros(4, 3, 32, 32), torch.zeros(4), torch.zeros(4, 1, 28, 28),
+            torch.zeros(4, 3, 32, 32),
+            torch.zeros(4),
+            torch.zeros(4, 1, 28, 28),
             torch.zeros(4, dtype=torch.long),
         )

@@ -16,9 +16,7 @@ def test_shipped_records_are_present():
         "ch02-equal-time",
         "ch02-ring",
         "ch03-conditional",
-    } <= set(
-        available_records()
-    )
+    } <= set(available_records())
 
 
 def test_chapter_2_records_state_how_they_were_made():

@@ -43,9 +43,7 @@ CLASSES = (
 
 def balanced_subset(x, y, n_per_class: int):
     """The first ``n_per_class`` images of each class, class-major."""
-    rows = torch.cat(
-        [torch.nonzero(y == k).flatten()[:n_per_class] for k in range(10)]
-    )
+    rows = torch.cat([torch.nonzero(y == k).flatten()[:n_per_class] for k in range(10)])
     return x[rows], y[rows]
 
 
@@ -102,9 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         xr, yr, x_test, y_test, epochs=args.cas_epochs
     )
     cas_real["seconds"] = round(time.perf_counter() - t0, 1)
-    print(f"real test images: judge accuracy "
-          f"{real_test['class_accuracy']['accuracy']:.3f}, CAS baseline "
-          f"{cas_real['accuracy']:.3f}", flush=True)
+    print(
+        f"real test images: judge accuracy "
+        f"{real_test['class_accuracy']['accuracy']:.3f}, CAS baseline "
+        f"{cas_real['accuracy']:.3f}",
+        flush=True,
+    )
 
     models = {}
     for name in args.models:
@@ -115,15 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         acc = class_accuracy(judge, xg, yg)
         per_class = per_class_scores(fr, yr.numpy(), fg, yg.numpy(), n)
         t1 = time.perf_counter()
-        cas = classification_accuracy_score(xg, yg, x_test, y_test,
-                                            epochs=args.cas_epochs)
+        cas = classification_accuracy_score(
+            xg, yg, x_test, y_test, epochs=args.cas_epochs
+        )
         cas["seconds"] = round(time.perf_counter() - t1, 1)
         info = pretrained_info(name)
         models[name] = {
             "method": info["config"]["method"],
-            "generator": {
-                k: info["config"]["model"][k] for k in ("arch", "g_cond")
-            },
+            "generator": {k: info["config"]["model"][k] for k in ("arch", "g_cond")},
             "shipped": {
                 k: info[k] for k in ("command", "steps", "wall_time_s", "hardware")
             },
@@ -135,10 +135,13 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": round(time.perf_counter() - t0, 1),
         }
         m = models[name]
-        print(f"{name}: judge accuracy {acc['accuracy']:.3f}, FID {m['fid']:.1f}, "
-              f"mean class recall "
-              f"{np.mean([r['recall'] for r in per_class]):.3f}, CAS "
-              f"{cas['accuracy']:.3f} ({m['seconds']:.0f} s)", flush=True)
+        print(
+            f"{name}: judge accuracy {acc['accuracy']:.3f}, FID {m['fid']:.1f}, "
+            f"mean class recall "
+            f"{np.mean([r['recall'] for r in per_class]):.3f}, CAS "
+            f"{cas['accuracy']:.3f} ({m['seconds']:.0f} s)",
+            flush=True,
+        )
 
     record = {
         "what": (

@@ -65,8 +65,10 @@ def class_conditional_samples(
     gen = torch.Generator().manual_seed(seed)
     y = torch.arange(n_classes).repeat_interleave(n_per_class)
     z = torch.randn(len(y), sampler.z_dim, generator=gen)
-    xs = [sampler(z[i : i + batch], y[i : i + batch]).float().cpu()
-          for i in range(0, len(y), batch)]
+    xs = [
+        sampler(z[i : i + batch], y[i : i + batch]).float().cpu()
+        for i in range(0, len(y), batch)
+    ]
     return torch.cat(xs), y
 
 
