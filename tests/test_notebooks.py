@@ -69,6 +69,8 @@ STUB = re.compile(
 )
 EXERCISE_START = re.compile(r"^[ \t]*(?:`{3,}|:{3,})[ \t]*\{exercise-start\}", re.M)
 SECTION = re.compile(r"^##[ \t]", re.MULTILINE)
+PREDICT_CALL = re.compile(r"^\s*predict\(", re.MULTILINE)
+NO_PREDICTION = "no prediction yet"
 
 
 # -- reading cells -------------------------------------------------------------------
@@ -179,8 +181,9 @@ def select_exercise_cells(nb: nbformat.NotebookNode) -> dict[int, str]:
     1. Setup: the code cells before the first ``## `` section heading (the setup cell
        and the imports of the pattern in the design notes), and any cell tagged
        ``remove-cell``.
-    2. Every stub cell (``# YOUR CODE HERE`` / ``raise NotImplementedError``) and every
-       check cell (a call of ``check(...)``).
+    2. Every stub cell (``# YOUR CODE HERE`` / ``raise NotImplementedError``), every
+       check cell (a call of ``check(...)``) and every prediction cell (a call of
+       ``predict(...)``, which in the copy must say "no prediction yet").
     3. Each exercise block: every code cell from an ``{exercise-start}`` directive to
        the first check cell after it (given networks, helpers, a seed).
     4. What those cells use: a name a selected cell reads without binding it is traced
@@ -212,6 +215,8 @@ def select_exercise_cells(nb: nbformat.NotebookNode) -> dict[int, str]:
             why.setdefault(i, "stub")
         elif check_calls(cells[i].source):
             why.setdefault(i, "check")
+        elif PREDICT_CALL.search(cells[i].source):
+            why.setdefault(i, "prediction")
 
     block: list[int] | None = None
     for i, cell in enumerate(cells):
@@ -548,6 +553,13 @@ def test_exercise_copy_stubs_raise_and_checks_say_not_implemented(path, fast_mod
             f"{cell.source[:600]}\n---\n{problem}"
         )
     executed = {i: cell for cell, (i, kind) in zip(run.cells, origin) if kind == "cell"}
+    for i, reason in why.items():
+        if reason == "prediction":  # the copy's my_prediction = None
+            out = _stdout(executed[i])
+            assert NO_PREDICTION in out, (
+                f"{where}: the prediction cell {i + 1} should print "
+                f"{NO_PREDICTION!r}; it printed:\n{out.strip()}"
+            )
     for i in check_cells:
         out = _stdout(executed[i])
         calls = len(check_calls(nb.cells[i].source))
