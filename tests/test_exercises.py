@@ -348,3 +348,33 @@ def test_exercise_copy_of_a_prediction_runs_and_records_nothing(
     assert "prediction recorded: (b)" in capsys.readouterr().out
     record = json.loads(progress.read_text())["exercises"]
     assert record["ch01.bce_confident_gradient"]["answer"] == "b"
+
+
+def test_every_prediction_is_asked_once_in_its_chapter_with_the_registry_text():
+    # Each predict-then-run question of the registry is asked in exactly one master
+    # notebook: a markdown cell with the registry's question and choices, then the
+    # predict(...) cell, which ships unanswered (no answer above the run).
+    import re
+
+    from gancourse.homework import PREDICTIONS
+
+    calls: dict[str, list[tuple[str, int]]] = {}
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            for pid in re.findall(r'^\s*predict\("([^"]+)"', cell.source, re.M):
+                calls.setdefault(pid, []).append((path.name, i))
+                assert "my_prediction = None" in cell.source, (path.name, i)
+                question = PREDICTIONS[pid].markdown()
+                before = [c.source for c in nb.cells[:i] if c.cell_type == "markdown"]
+                assert before and question in before[-1], (
+                    f"{path.name} cell {i + 1}: the markdown cell above predict("
+                    f"{pid!r}) must hold the registry's question and choices"
+                )
+    for pid in PREDICTIONS:
+        chapter = pid.split(".")[0][2:]
+        where = calls.get(pid, [])
+        assert len(where) == 1, f"{pid} is asked {len(where)} times: {where}"
+        assert where[0][0].startswith(chapter), (pid, where)

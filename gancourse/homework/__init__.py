@@ -77,6 +77,7 @@ EXERCISES: dict[str, Exercise] = {
 PREDICTIONS: dict[str, Prediction] = {
     **ch01.PREDICTIONS,
     **ch02.PREDICTIONS,
+    **ch03.PREDICTIONS,
     **ch08.PREDICTIONS,
 }
 

@@ -49,10 +49,12 @@ from gancourse.homework._checker import (
     grads_of,
     leaf,
 )
+from gancourse.homework.predictions import Prediction
 from gancourse.nn.cond import ProjectionHead, concat_onehot
 
 __all__ = [
     "EXERCISES",
+    "PREDICTIONS",
     "acgan_d_loss",
     "acgan_g_loss",
     "one_hot_condition",
@@ -1383,6 +1385,24 @@ EXERCISES = {
                 acgan_g_loss,
                 train_step,
             ),
+        ),
+    )
+}
+
+PREDICTIONS = {
+    p.id: p
+    for p in (
+        Prediction(
+            id="ch03.lowest_recall",
+            question="Of the three shipped Fashion-MNIST models (concatenation cGAN, "
+            "projection discriminator with conditional BatchNorm, AC-GAN), which "
+            "covers the real images of each class worst, i.e. has the lowest mean "
+            "per-class recall?",
+            choices={
+                "a": "cgan-fashion",
+                "b": "projgan-fashion",
+                "c": "acgan-fashion",
+            },
         ),
     )
 }
