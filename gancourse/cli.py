@@ -56,6 +56,7 @@ def _train(args: argparse.Namespace) -> int:
             overrides=args.set or [],
             device=args.device,
             progress=not args.no_progress,
+            command=command,
         )
         steps = args.steps or trainer.cfg.train.steps
         if trainer.world.is_main:

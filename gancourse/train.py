@@ -844,7 +844,11 @@ class Trainer:
             cfg = _safe_resume_overrides(cfg, overrides)
         src = Path(path).parent
         out = Path(out_dir) if out_dir is not None else src
-        kwargs.setdefault("command", ckpt.get("command"))
+        # the run's history of commands: the one that started it, then each resume
+        prior, now = ckpt.get("command"), kwargs.pop("command", None)
+        kwargs["command"] = (
+            prior if now is None else f"{prior}; resumed at step {ckpt['step']}: {now}"
+        )
         trainer = cls(cfg, out, **kwargs)
         trainer.load_state_dict(ckpt)
         world = ckpt.get("batch", {}).get("world_size", 1)

@@ -54,7 +54,12 @@ def test_fast_train_writes_checkpoint_grid_and_log_then_samples_and_resumes(tmp_
     assert r.returncode == 2 and "--resume" in r.stderr and "Traceback" not in r.stderr
     r = run("train", "--resume", str(out / "last.pt"), "--steps", "40", "--no-progress")
     assert r.returncode == 0, r.stderr
-    assert load_checkpoint(out / "last.pt")["step"] == 40
+    ckpt = load_checkpoint(out / "last.pt")
+    assert ckpt["step"] == 40
+    # the checkpoint names both commands: the one that started the run, the resume
+    first, _, resumed = ckpt["command"].partition("; resumed at step 30: ")
+    assert first.startswith("gancourse train --preset vanilla-ring8 --fast")
+    assert resumed.startswith("gancourse train --resume ") and "--steps 40" in resumed
 
 
 @pytest.mark.skipif(
