@@ -701,3 +701,57 @@ def test_check_does_not_change_global_rngs():
         run(eid, EXERCISES[eid].reference)
     assert np.array_equal(np.random.rand(3), expected[0])
     assert torch.equal(torch.rand(3), expected[1])
+
+
+def _f32(fn):
+    """``fn`` computed in single precision (the tasks do not ask for float64)."""
+
+    def wrapped(*args):
+        args = [np.asarray(a, dtype=np.float32) if np.ndim(a) else a for a in args]
+        return fn(*args)
+
+    return wrapped
+
+
+def _fid_sqrtm(mu1, s1, mu2, s2):
+    import scipy.linalg
+
+    covmean = scipy.linalg.sqrtm(s1 @ s2).real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
+
+
+def _is_plain(probs, splits=10):
+    n, scores = len(probs), []
+    for i in range(splits):
+        part = probs[i * n // splits : (i + 1) * n // splits]
+        p_y = part.mean(0, keepdims=True)
+        kl = (part * (np.log(part + 1e-12) - np.log(p_y + 1e-12))).sum(1).mean()
+        scores.append(np.exp(kl))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def _kid_plain(X, Y):
+    d, m, n = X.shape[1], len(X), len(Y)
+    kxx, kyy = (X @ X.T / d + 1) ** 3, (Y @ Y.T / d + 1) ** 3
+    kxy = (X @ Y.T / d + 1) ** 3
+    return float(
+        (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
+        + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+        - 2 * kxy.mean()
+    )
+
+
+@pytest.mark.parametrize(
+    "eid, fn",
+    [
+        ("ch08.frechet_distance", _fid_sqrtm),
+        ("ch08.inception_score", _is_plain),
+        ("ch08.kid", _kid_plain),
+    ],
+)
+def test_correct_answers_in_float32_pass(eid, fn):
+    # Issue 11: a correct answer computed in single precision was rejected (and
+    # "diagnosed" with a mistake that coincides with the reference on that case).
+    assert run(eid, fn), run(eid, fn).line
+    res = run(eid, _f32(fn))
+    assert res, res.line
