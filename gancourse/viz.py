@@ -287,6 +287,8 @@ def show_pretrained(name: str, n: int = 64, seed: int = 0):
         f"hardware: {info['hardware']}",
         f"time:     {info['wall_time_s'] / 60:.1f} min",
     ]
+    if info.get("note"):
+        lines.append(f"note:     {info['note']}")
     fid = info.get("domain_fid")
     if fid:
         lines.append(
