@@ -163,6 +163,7 @@ def test_solved_submission(graded):
         "ch01.optimal_d": "passed",  # defined as my_optimal_d
         "ch01.g_loss_nonsaturating": "missing",
         "ch01.dcgan_up_block": "missing",
+        "ch01.train_step": "missing",
     }
     row = graded["rows"][("solved", "ch01.d_loss")]
     assert row["points"] == "1" and row["hint"] == ""
@@ -178,6 +179,7 @@ def test_unsolved_submission(graded):
         "ch01.g_loss_nonsaturating": "not implemented",
         "ch01.optimal_d": "missing",
         "ch01.dcgan_up_block": "missing",
+        "ch01.train_step": "missing",
     }
     assert "NotImplementedError" in graded["rows"][("unsolved", "ch01.d_loss")]["hint"]
 
@@ -190,6 +192,7 @@ def test_crashing_and_cheating_submission(graded):
         "ch01.d_loss": "failed",  # `check = lambda *a: True` earns nothing
         "ch01.g_loss_nonsaturating": "missing",
         "ch01.dcgan_up_block": "failed",
+        "ch01.train_step": "missing",
     }
     assert "swapped" in rows[("crash_and_cheat", "ch01.d_loss")]["message"]
     missing = rows[("crash_and_cheat", "ch01.g_loss_nonsaturating")]["message"]
@@ -241,6 +244,7 @@ def test_hanging_submission(tmp_path):
         "ch01.d_loss": "timeout",  # the answer itself hangs
         "ch01.g_loss_nonsaturating": "passed",  # after the cell that hung
         "ch01.dcgan_up_block": "error",  # the answer kills the checking process
+        "ch01.train_step": "missing",
         PID: "no prediction",
     }
     assert "did not finish within 3 s" in got["ch01.d_loss"].message

@@ -7,19 +7,23 @@ the package, so a wrong reference or a lax check makes these tests fail.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
 from _helpers import assert_fail, assert_pass, run
 from torch import nn
 
-from gancourse.homework import EXERCISES, check, show_solution
+from gancourse.homework import EXERCISES, ch01, check, show_solution
+from gancourse.homework._steps import same_params
 
 CH01 = {
     "ch01.d_loss",
     "ch01.g_loss_nonsaturating",
     "ch01.optimal_d",
     "ch01.dcgan_up_block",
+    "ch01.train_step",
 }
 
 
@@ -471,6 +475,7 @@ def test_check_does_not_change_global_rng():
         ("ch01.g_loss_nonsaturating", ["def g_nonsaturating", "softplus"]),
         ("ch01.optimal_d", ["def optimal_d", "p_data / (p_data + p_g)"]),
         ("ch01.dcgan_up_block", ["def up_block", "BatchNorm2d", "ReLU"]),
+        ("ch01.train_step", ["def train_step", "x_fake.detach()", "opt_g.step()"]),
     ],
 )
 def test_show_solution_prints_source(capsys, eid, words):
@@ -496,3 +501,327 @@ def test_learner_receives_tensors_that_require_grad():
     assert run("ch01.d_loss", spy)
     assert len(seen) >= 4  # (N,), (N, 1), N != M, large logits
     assert all(t == (torch.Tensor, torch.Tensor, True, True) for t in seen)
+
+
+# ---------------------------------------------------------------------------
+# ch01.train_step: one D update on detached fakes, then one non-saturating G
+# update with the updated D
+# ---------------------------------------------------------------------------
+def _softplus(x: float) -> float:
+    return math.log1p(math.exp(-abs(x))) + max(x, 0.0)
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def test_train_step_reference_by_hand():
+    # G(z) = a z and D(x) = w x: one SGD step of each, differentiated by hand
+    a, w, lr_d, lr_g = 0.7, -0.4, 0.3, 0.2
+    xr, zs = [1.0, -2.0, 0.5], [0.5, -1.5]
+    G, D = nn.Linear(1, 1, bias=False), nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        G.weight.fill_(a)
+        D.weight.fill_(w)
+    for p in (G.weight, D.weight):
+        p.grad = torch.full_like(p, 5.0)  # junk that zero_grad must clear
+    opt_g = torch.optim.SGD(G.parameters(), lr=lr_g)
+    opt_d = torch.optim.SGD(D.parameters(), lr=lr_d)
+    d_loss, g_loss = ch01.train_step(
+        G, D, opt_g, opt_d, torch.tensor(xr)[:, None], torch.tensor(zs)[:, None]
+    )
+
+    xf = [a * z for z in zs]
+    d_want = (
+        sum(_softplus(-w * x) for x in xr) / 3 + sum(_softplus(w * x) for x in xf) / 2
+    )
+    # d/dw softplus(-w x) = -sigmoid(-w x) x and d/dw softplus(w x) = sigmoid(w x) x
+    dw = (
+        sum(-_sigmoid(-w * x) * x for x in xr) / 3
+        + sum(_sigmoid(w * x) * x for x in xf) / 2
+    )
+    w1 = w - lr_d * dw
+    g_want = sum(_softplus(-w1 * a * z) for z in zs) / 2
+    da = sum(-_sigmoid(-w1 * a * z) * w1 * z for z in zs) / 2
+    assert D.weight.item() == pytest.approx(w1, rel=1e-5)
+    assert G.weight.item() == pytest.approx(a - lr_g * da, rel=1e-5)
+    assert float(d_loss) == pytest.approx(d_want, rel=1e-5)
+    assert float(g_loss) == pytest.approx(g_want, rel=1e-5)
+
+
+def _bce(logits, label):
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
+
+
+def ts_reuse_bce(G, D, opt_g, opt_d, x_real, z):
+    opt_d.zero_grad()
+    x_fake = G(z)
+    d_loss = _bce(D(x_real), 1.0) + _bce(D(x_fake.detach()), 0.0)
+    d_loss.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    g_loss = _bce(D(x_fake), 1.0)
+    g_loss.backward()
+    opt_g.step()
+    return d_loss.detach(), g_loss.detach()
+
+
+def ts_two_backwards_module(G, D, opt_g, opt_d, x_real, z):
+    # the PyTorch DCGAN example's shape: one backward per term, the fakes reused
+    criterion = nn.BCEWithLogitsLoss()
+    D.zero_grad()
+    out = D(x_real).view(-1)
+    err_real = criterion(out, torch.ones(len(out)))
+    err_real.backward()
+    fake = G(z)
+    out = D(fake.detach()).view(-1)
+    err_fake = criterion(out, torch.zeros(len(out)))
+    err_fake.backward()
+    opt_d.step()
+    G.zero_grad()
+    out = D(fake).view(-1)
+    err_g = criterion(out, torch.ones(len(out)))
+    err_g.backward()
+    opt_g.step()
+    return (err_real + err_fake).item(), err_g.item()
+
+
+def ts_regenerate_softplus(G, D, opt_g, opt_d, x_real, z):
+    with torch.no_grad():
+        x_fake = G(z)
+    opt_d.zero_grad()
+    d_loss = F.softplus(-D(x_real)).mean() + F.softplus(D(x_fake)).mean()
+    d_loss.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    g_loss = -F.logsigmoid(D(G(z))).mean()  # fresh fakes, same G
+    g_loss.backward()
+    opt_g.step()
+    return d_loss, g_loss
+
+
+def ts_cat_logsigmoid(G, D, opt_g, opt_d, x_real, z):
+    n = len(x_real)
+    opt_d.zero_grad()
+    x_fake = G(z)
+    logits = D(torch.cat([x_real, x_fake.detach()])).reshape(-1)
+    d_loss = -F.logsigmoid(logits[:n]).mean() - F.logsigmoid(-logits[n:]).mean()
+    d_loss.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    g_loss = -F.logsigmoid(D(x_fake)).mean()
+    g_loss.backward()
+    opt_g.step()
+    return [d_loss.item(), g_loss.item()]
+
+
+def ts_not_detached_but_zeroed(G, D, opt_g, opt_d, x_real, z):
+    # D's backward also fills G's .grad; zeroing G's grads afterwards makes it right
+    x_fake = G(z)
+    opt_d.zero_grad()
+    d_loss = _bce(D(x_real), 1.0) + _bce(D(x_fake), 0.0)
+    d_loss.backward(retain_graph=True)
+    opt_d.step()
+    opt_g.zero_grad(set_to_none=False)
+    g_loss = _bce(D(x_fake), 1.0)
+    g_loss.backward()
+    opt_g.step()
+    return d_loss, g_loss
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        ts_reuse_bce,
+        ts_two_backwards_module,
+        ts_regenerate_softplus,
+        ts_cat_logsigmoid,
+        ts_not_detached_but_zeroed,
+    ],
+)
+def test_train_step_accepts_correct_answers(fn):
+    assert_pass("ch01.train_step", fn)
+
+
+def _step(
+    *,
+    zero_d=True,
+    zero_g=True,
+    detach=True,
+    retain_graph=True,
+    g_detached=False,
+    g_first=False,
+    step_d=True,
+    step_g=True,
+    step_d_twice=False,
+    swap=False,
+    g_loss="non-saturating",
+    sigmoid=False,
+    halve=False,
+):
+    """A hand-written learner step with one (or more) things done wrong."""
+
+    def logits_of(D, x):
+        out = D(x)
+        return torch.sigmoid(out) if sigmoid else out
+
+    def step(G, D, opt_g, opt_d, x_real, z):
+        x_fake = G(z)
+
+        def d_step():
+            if zero_d:
+                opt_d.zero_grad()
+            fakes = x_fake.detach() if detach else x_fake
+            real, fake = (0.0, 1.0) if swap else (1.0, 0.0)
+            loss = _bce(logits_of(D, x_real), real) + _bce(logits_of(D, fakes), fake)
+            if halve:
+                loss = loss / 2
+            loss.backward(retain_graph=retain_graph and not detach)
+            if step_d:
+                opt_d.step()
+            return loss
+
+        def g_step():
+            if zero_g:
+                opt_g.zero_grad()
+            logits = logits_of(D, x_fake.detach() if g_detached else x_fake)
+            if g_loss == "saturating":  # minimise log(1 - D(G(z)))
+                loss = torch.log(1 - torch.sigmoid(logits)).mean()
+            elif g_loss == "fake label":
+                loss = _bce(logits, 0.0)
+            else:
+                loss = _bce(logits, 1.0)
+            loss.backward()
+            if step_g:
+                opt_g.step()
+            if step_d_twice:
+                opt_d.step()
+            return loss
+
+        if g_first:
+            g = g_step()
+            d = d_step()
+        else:
+            d = d_step()
+            g = g_step()
+        return d, g
+
+    return step
+
+
+def ts_stale_outputs(G, D, opt_g, opt_d, x_real, z):
+    opt_d.zero_grad()
+    x_fake = G(z)
+    logits_fake = D(x_fake)  # kept for G's step
+    d_loss = _bce(D(x_real), 1.0) + _bce(logits_fake, 0.0)
+    d_loss.backward(retain_graph=True)
+    opt_d.step()
+    opt_g.zero_grad()
+    g_loss = _bce(logits_fake, 1.0)
+    g_loss.backward()  # D's weights changed in place since logits_fake
+    opt_g.step()
+    return d_loss, g_loss
+
+
+def ts_labels_without_ones_like(G, D, opt_g, opt_d, x_real, z):
+    opt_d.zero_grad()
+    x_fake = G(z)
+    lr, lf = D(x_real), D(x_fake.detach())
+    d_loss = F.binary_cross_entropy_with_logits(
+        lr, torch.ones(len(lr))
+    ) + F.binary_cross_entropy_with_logits(lf, torch.zeros(len(lf)))
+    d_loss.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    lf = D(x_fake)
+    g_loss = F.binary_cross_entropy_with_logits(lf, torch.ones(len(lf)))
+    g_loss.backward()
+    opt_g.step()
+    return d_loss, g_loss
+
+
+def ts_no_return(G, D, opt_g, opt_d, x_real, z):
+    ts_reuse_bce(G, D, opt_g, opt_d, x_real, z)
+
+
+def ts_swapped_return(G, D, opt_g, opt_d, x_real, z):
+    d_loss, g_loss = ts_reuse_bce(G, D, opt_g, opt_d, x_real, z)
+    return g_loss, d_loss
+
+
+def ts_adam_inside(G, D, opt_g, opt_d, x_real, z):
+    opt = torch.optim.Adam(D.parameters(), lr=0.5)  # not the given opt_d
+    return ts_reuse_bce(G, D, opt_g, opt, x_real, z)
+
+
+TS_WRONG = {
+    "no opt_d.zero_grad()": (_step(zero_d=False), ["opt_d.zero_grad() is missing"]),
+    "no opt_g.zero_grad()": (_step(zero_g=False), ["opt_g.zero_grad() is missing"]),
+    "G on detached fakes": (_step(g_detached=True), ["detached", "x_fake itself"]),
+    "opt_d.step() again in G's step": (
+        _step(step_d_twice=True),
+        ["updated again during G's step"],
+    ),
+    "G's step with the old D": (_step(g_first=True), ["stale", "before D's update"]),
+    "stale D outputs reused": (
+        ts_stale_outputs,
+        ["raised", "inplace", "stale", "D(x_fake) again"],
+    ),
+    "swapped labels in D": (_step(swap=True), ["swapped"]),
+    "saturating G loss": (_step(g_loss="saturating"), ["saturating", "label 1"]),
+    "G's fakes labelled fake": (_step(g_loss="fake label"), ["as fake", "label 1"]),
+    "sigmoid before with-logits": (_step(sigmoid=True), ["sigmoid", "with-logits"]),
+    "D's loss halved": (_step(halve=True), ["halved", "no factor 1/2"]),
+    "fakes not detached, no retain_graph": (
+        _step(detach=False, retain_graph=False),
+        ["second time", "x_fake.detach()"],
+    ),
+    "no opt_g.step()": (_step(step_g=False), ["opt_g.step() is missing"]),
+    "no opt_d.step()": (_step(step_d=False), ["D did not change"]),
+    "labels of shape (N,) for (N, 1) logits": (
+        ts_labels_without_ones_like,
+        ["Target size", "ones_like"],
+    ),
+    "returns nothing": (ts_no_return, ["None", "return d_loss, g_loss"]),
+    "returns (g_loss, d_loss)": (ts_swapped_return, ["wrong order"]),
+    "its own Adam for D": (ts_adam_inside, ["D's parameters", "differ"]),
+}
+
+
+@pytest.mark.parametrize("name", list(TS_WRONG))
+def test_train_step_rejects_wrong_answers(name):
+    fn, words = TS_WRONG[name]
+    assert_fail("ch01.train_step", fn, *words)
+
+
+def test_train_step_mistakes_are_each_named_and_differ_from_the_reference():
+    for case in ch01._STEP_CASES:
+        ref = ch01.check_train_step.replay(ch01.train_step, case)
+        plain = ch01.check_train_step.replay(ch01._wrong_step, case)
+        assert same_params(ref.g, plain.g) and same_params(ref.d, plain.d)
+        for mistake in ch01._STEP_MISTAKES:
+            wrong = ch01.check_train_step.replay(mistake.fn, case)
+            assert not (same_params(ref.g, wrong.g) and same_params(ref.d, wrong.d)), (
+                mistake.message
+            )
+    for mistake in ch01._STEP_MISTAKES:
+        assert_fail("ch01.train_step", mistake.fn, mistake.message[:40])
+
+
+def test_train_step_gives_the_learner_fresh_networks_with_junk_grads():
+    seen = []
+
+    def spy(G, D, opt_g, opt_d, x_real, z):
+        params = [*G.parameters(), *D.parameters()]
+        seen.append((id(G), id(D), all(p.grad is not None for p in params)))
+        assert isinstance(opt_g, torch.optim.SGD) and isinstance(opt_d, torch.optim.SGD)
+        seen[-1] += (tuple(D(x_real).shape), len(x_real), len(z))
+        return ts_reuse_bce(G, D, opt_g, opt_d, x_real, z)
+
+    assert run("ch01.train_step", spy)
+    assert len(seen) == len(ch01._STEP_CASES) >= 2
+    assert all(junk for _, _, junk, *_ in seen)
+    assert len({(g, d) for g, d, *_ in seen}) == len(seen)
+    shapes = {len(shape) for *_, shape, _, _ in seen}
+    assert shapes == {1, 2}  # D returns (N,) in one case, (N, 1) in another
+    assert any(n_real != n_fake for *_, n_real, n_fake in seen)

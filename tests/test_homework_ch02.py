@@ -9,6 +9,7 @@ come from hand computation or SciPy.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 
 import numpy as np
@@ -20,12 +21,14 @@ from _helpers import assert_fail, assert_one_line_verdicts, assert_pass, run
 from torch import nn
 
 from gancourse.homework import EXERCISES, Failure, ch02, check, show_solution
+from gancourse.homework._steps import same_params
 
 CH02 = {
     "ch02.critic_loss",
     "ch02.gradient_penalty",
     "ch02.clip_weights_",
     "ch02.wasserstein_1d",
+    "ch02.train_step",
 }
 
 
@@ -870,6 +873,10 @@ def test_learner_exceptions_are_one_line(eid):
         ),
         ("ch02.clip_weights_", ["def clip_weights_", "p.clamp_(-c, c)", "no_grad"]),
         ("ch02.wasserstein_1d", ["def wasserstein_1d", "np.sort(a) - np.sort(b)"]),
+        (
+            "ch02.train_step",
+            ["def train_step", "create_graph=True", "GP_LAMBDA * gp", "opt_g.step()"],
+        ),
     ],
 )
 def test_show_solution_prints_source(capsys, eid, words):
@@ -889,3 +896,282 @@ def test_check_does_not_change_global_rngs():
         run(eid, EXERCISES[eid].reference)
     assert np.array_equal(np.random.rand(3), expected[0])
     assert torch.equal(torch.rand(3), expected[1])
+
+
+# ---------------------------------------------------------------------------
+# ch02.train_step: one WGAN-GP critic update, then one G update with the
+# updated critic
+# ---------------------------------------------------------------------------
+def _one_param_step(step, a, w, xr, zs, eps, lr_d, lr_g):
+    """``step`` on G(z) = a z and D(x) = w x, junk in both .grad."""
+    G, D = nn.Linear(1, 1, bias=False), nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        G.weight.fill_(a)
+        D.weight.fill_(w)
+    for p in (G.weight, D.weight):
+        p.grad = torch.full_like(p, 5.0)
+    opt_g = torch.optim.SGD(G.parameters(), lr=lr_g)
+    opt_d = torch.optim.SGD(D.parameters(), lr=lr_d)
+    col = lambda v: torch.tensor(v)[:, None]  # noqa: E731
+    d_loss, g_loss = step(G, D, opt_g, opt_d, col(xr), col(zs), col(eps))
+    return G.weight.item(), D.weight.item(), float(d_loss), float(g_loss)
+
+
+def test_train_step_reference_by_hand():
+    # D(x) = w x has gradient w at every x_hat, so the penalty is (|w| - 1)^2 and
+    # d_loss = w mean(a z) - w mean(x_real) + 10 (|w| - 1)^2
+    a, w, lr_d, lr_g = 0.5, 2.0, 0.01, 0.1
+    xr, zs, eps = [1.0, 3.0], [2.0, -1.0], [0.3, 0.8]
+    mean_fake, mean_real, mean_z = a * 0.5, 2.0, 0.5
+    d_want = w * mean_fake - w * mean_real + 10 * (abs(w) - 1) ** 2
+    w1 = w - lr_d * (mean_fake - mean_real + 20 * (abs(w) - 1))
+    # g_loss = -w1 mean(a z): d/da = -w1 mean(z)
+    a1 = a + lr_g * w1 * mean_z
+    got = _one_param_step(ch02.train_step, a, w, xr, zs, eps, lr_d, lr_g)
+    assert got == pytest.approx((a1, w1, d_want, -w1 * mean_fake), rel=1e-5)
+
+    # without create_graph the penalty is a constant: w moves as if it were absent
+    no_graph = functools.partial(ch02._wrong_step, create_graph=False)
+    got = _one_param_step(no_graph, a, w, xr, zs, eps, lr_d, lr_g)
+    assert got[1] == pytest.approx(w - lr_d * (mean_fake - mean_real), rel=1e-5)
+    assert got[2] == pytest.approx(d_want, rel=1e-5)  # the value still includes it
+
+
+def _x_hat(x_real, x_fake, eps):
+    return (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)
+
+
+def ts_autograd_reuse(G, D, opt_g, opt_d, x_real, z, eps):
+    opt_d.zero_grad()
+    x_fake = G(z)
+    x_hat = _x_hat(x_real, x_fake.detach(), eps)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    gp = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    d_loss = D(x_fake.detach()).mean() - D(x_real).mean() + 10 * gp
+    d_loss.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    g_loss = -D(x_fake).mean()
+    g_loss.backward()
+    opt_g.step()
+    return d_loss.detach(), g_loss.detach()
+
+
+def ts_grad_outputs_regenerate(G, D, opt_g, opt_d, x_real, z, eps):
+    with torch.no_grad():
+        x_fake = G(z)
+    D.zero_grad()
+    x_hat = _x_hat(x_real, x_fake, eps)
+    scores = D(x_hat)
+    (grad,) = torch.autograd.grad(
+        scores, x_hat, grad_outputs=torch.ones_like(scores), create_graph=True
+    )
+    norms = torch.sqrt((grad**2).reshape(len(grad), -1).sum(dim=1))
+    gp = ((norms - 1) ** 2).mean()
+    w_loss = D(x_fake).reshape(-1).mean() - D(x_real).reshape(-1).mean()
+    (w_loss + 10.0 * gp).backward()
+    opt_d.step()
+    G.zero_grad()
+    g_loss = -D(G(z)).mean()  # fresh fakes, same G
+    g_loss.backward()
+    opt_g.step()
+    return (w_loss + 10.0 * gp).item(), g_loss.item()
+
+
+def ts_backward_on_penalty(G, D, opt_g, opt_d, x_real, z, eps):
+    # x_hat's gradient by .backward(inputs=...), then one backward per term
+    opt_d.zero_grad()
+    x_fake = G(z)
+    fakes = x_fake.detach()
+    x_hat = _x_hat(x_real, fakes, eps)
+    D(x_hat).sum().backward(inputs=[x_hat], create_graph=True)
+    gp = 10 * ((x_hat.grad.reshape(len(x_hat), -1).norm(2, dim=1) - 1) ** 2).mean()
+    gp.backward()
+    w_loss = D(fakes).mean() - D(x_real).mean()
+    w_loss.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    g_loss = -D(x_fake).mean()
+    g_loss.backward()
+    opt_g.step()
+    return w_loss + gp, g_loss
+
+
+def ts_backward_then_zero(G, D, opt_g, opt_d, x_real, z, eps):
+    # .backward() on the scores at x_hat also fills D's .grad: cleared afterwards
+    x_fake = G(z)
+    x_hat = _x_hat(x_real, x_fake.detach(), eps)
+    D(x_hat).sum().backward(create_graph=True)
+    grad = x_hat.grad
+    opt_d.zero_grad()
+    gp = ((grad.reshape(len(grad), -1).norm(dim=1) - 1) ** 2).mean()
+    d_loss = D(x_fake.detach()).mean() - D(x_real).mean() + 10 * gp
+    d_loss.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    g_loss = -D(x_fake).mean()
+    g_loss.backward()
+    opt_g.step()
+    return d_loss, g_loss
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        ts_autograd_reuse,
+        ts_grad_outputs_regenerate,
+        ts_backward_on_penalty,
+        ts_backward_then_zero,
+    ],
+)
+def test_train_step_accepts_correct_answers(fn):
+    assert_pass("ch02.train_step", fn)
+
+
+def _step(
+    *,
+    create_graph=True,
+    lam=10.0,
+    with_penalty=True,
+    w_sign=1.0,
+    gp_sign=1.0,
+    negate=False,
+    g_sign=-1.0,
+    zero_d=True,
+    zero_g=True,
+    g_detached=False,
+    step_d_twice=False,
+    detach=True,
+    retain_graph=True,
+    swap_eps=False,
+    backward_on_scores=False,
+    gp_sum=False,
+):
+    """A hand-written learner step with one (or more) things done wrong."""
+
+    def step(G, D, opt_g, opt_d, x_real, z, eps):
+        if zero_d:
+            opt_d.zero_grad()
+        x_fake = G(z)
+        fakes = x_fake.detach() if detach else x_fake
+        e = 1 - eps if swap_eps else eps
+        x_hat = _x_hat(x_real, x_fake.detach(), e)
+        if backward_on_scores:
+            D(x_hat).sum().backward(create_graph=create_graph)
+            grad = x_hat.grad
+        else:
+            (grad,) = torch.autograd.grad(
+                D(x_hat).sum(), x_hat, create_graph=create_graph
+            )
+        per_sample = (grad.reshape(len(grad), -1).norm(dim=1) - 1) ** 2
+        gp = per_sample.sum() if gp_sum else per_sample.mean()
+        d_loss = w_sign * (D(fakes).mean() - D(x_real).mean())
+        if with_penalty:
+            d_loss = d_loss + gp_sign * lam * gp
+        if negate:
+            d_loss = -d_loss
+        d_loss.backward(retain_graph=retain_graph and not detach)
+        opt_d.step()
+        if zero_g:
+            opt_g.zero_grad()
+        g_loss = g_sign * D(x_fake.detach() if g_detached else x_fake).mean()
+        g_loss.backward()
+        opt_g.step()
+        if step_d_twice:
+            opt_d.step()
+        return d_loss, g_loss
+
+    return step
+
+
+def ts_not_detached_zeroed_first(G, D, opt_g, opt_d, x_real, z, eps):
+    opt_d.zero_grad()
+    opt_g.zero_grad()
+    x_fake = G(z)
+    x_hat = _x_hat(x_real, x_fake.detach(), eps)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    gp = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    d_loss = D(x_fake).mean() - D(x_real).mean() + 10 * gp
+    d_loss.backward(retain_graph=True)  # also fills G's .grad
+    opt_d.step()
+    g_loss = -D(x_fake).mean()
+    g_loss.backward()
+    opt_g.step()
+    return d_loss, g_loss
+
+
+TS_WRONG = {
+    "penalty without create_graph": (
+        _step(create_graph=False),
+        ["no effect", "create_graph=True"],
+    ),
+    "penalty left out": (_step(with_penalty=False), ["no effect", "penalty"]),
+    "lambda 1": (_step(lam=1.0), ["λ is 1,", "λ = 10"]),
+    "lambda 5 (not in the catalogue)": (
+        _step(lam=5.0),
+        ["D's parameters", "critic loss", "10 * mean"],
+    ),
+    "Wasserstein term flipped": (_step(w_sign=-1.0), ["wrong sign", "Wasserstein"]),
+    "whole critic loss negated": (_step(negate=True), ["whole loss", "wrong sign"]),
+    "penalty subtracted": (_step(gp_sign=-1.0), ["subtracted"]),
+    "G's loss sign flipped": (_step(g_sign=1.0), ["G's loss has the wrong sign"]),
+    "no opt_d.zero_grad()": (_step(zero_d=False), ["opt_d.zero_grad() is missing"]),
+    "no opt_g.zero_grad()": (_step(zero_g=False), ["opt_g.zero_grad() is missing"]),
+    "critic stepped in G's step": (
+        _step(step_d_twice=True),
+        ["updated again during G's step"],
+    ),
+    "G on detached fakes": (_step(g_detached=True), ["detached", "x_fake itself"]),
+    "fakes not detached, G zeroed first": (
+        ts_not_detached_zeroed_first,
+        ["gradient of the critic's loss", "x_fake.detach()"],
+    ),
+    "fakes not detached, no retain_graph": (
+        _step(detach=False, retain_graph=False),
+        ["second time", "x_fake.detach()"],
+    ),
+    "x_hat's gradient by .backward()": (
+        _step(backward_on_scores=True),
+        ["filled D's .grad", "autograd.grad"],
+    ),
+    "eps on the wrong side": (_step(swap_eps=True), ["wrong side"]),
+    "penalty summed": (_step(gp_sum=True), ["summed"]),
+}
+
+
+@pytest.mark.parametrize("name", list(TS_WRONG))
+def test_train_step_rejects_wrong_answers(name):
+    fn, words = TS_WRONG[name]
+    assert_fail("ch02.train_step", fn, *words)
+
+
+def test_train_step_mistakes_are_each_named_and_differ_from_the_reference():
+    for case in ch02._STEP_CASES:
+        ref = ch02.check_train_step.replay(ch02.train_step, case)
+        plain = ch02.check_train_step.replay(ch02._wrong_step, case)
+        assert same_params(ref.g, plain.g) and same_params(ref.d, plain.d)
+        for mistake in ch02._STEP_MISTAKES:
+            wrong = ch02.check_train_step.replay(mistake.fn, case)
+            assert not (same_params(ref.g, wrong.g) and same_params(ref.d, wrong.d)), (
+                mistake.message
+            )
+    for mistake in ch02._STEP_MISTAKES:
+        assert_fail("ch02.train_step", mistake.fn, mistake.message[:40])
+
+
+def test_train_step_inputs_cover_both_eps_shapes():
+    seen = []
+
+    def spy(G, D, opt_g, opt_d, x_real, z, eps):
+        assert isinstance(opt_g, torch.optim.SGD) and isinstance(opt_d, torch.optim.SGD)
+        assert all(p.grad is not None for p in [*G.parameters(), *D.parameters()])
+        seen.append((x_real.dim(), tuple(eps.shape), D(x_real).dim(), len(z)))
+        return ts_autograd_reuse(G, D, opt_g, opt_d, x_real, z, eps)
+
+    assert run("ch02.train_step", spy)
+    assert {(dims, shape[1:]) for dims, shape, _, _ in seen} == {
+        (2, (1,)),
+        (4, (1, 1, 1)),
+    }
+    assert {d for _, _, d, _ in seen} == {1, 2}  # scores (N,) and (N, 1)
+    assert all(shape[0] == n for _, shape, _, n in seen)

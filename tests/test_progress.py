@@ -108,6 +108,7 @@ def test_statuses_aggregate_per_chapter(prog):
     assert set(ch01.not_started) == {
         "ch01.dcgan_up_block",
         "ch01.g_loss_nonsaturating",
+        "ch01.train_step",
     } | {pid for pid in PREDICTIONS if pid.startswith("ch01.")}
     # every known exercise and question is listed, chapter by chapter
     assert set(rows) == {eid.split(".")[0] for eid in ALL_IDS}

@@ -1,13 +1,21 @@
-"""Chapter 1 exercises: the vanilla GAN losses, the optimal discriminator, DCGAN.
+"""Chapter 1 exercises: the vanilla GAN losses, the optimal discriminator, DCGAN,
+and one GAN training step assembled from networks and optimisers.
 
 Each exercise is a reference answer (from the package where one exists) plus a check
 function that raises :class:`~gancourse.homework._checker.Failure` at the first
 problem. ``EXERCISES`` at the bottom registers them under their ids.
+
+The training step is checked by :class:`~gancourse.homework._steps.StepCheck`
+(tiny seeded networks, SGD, junk in every ``.grad``, parameters compared after
+the step, known wrong steps replayed to name the mistake); this module holds
+only the networks, the reference step and the catalogue of wrong steps.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -29,10 +37,11 @@ from gancourse.homework._checker import (
     expect_shape,
     expect_tensor,
 )
+from gancourse.homework._steps import STEP_ERRORS, StepCheck, init_networks
 from gancourse.homework.predictions import Prediction
 from gancourse.nn import blocks
 
-__all__ = ["EXERCISES", "PREDICTIONS", "optimal_d"]
+__all__ = ["EXERCISES", "PREDICTIONS", "optimal_d", "train_step"]
 
 
 def _flat(x: Tensor) -> Tensor:
@@ -434,6 +443,329 @@ def check_dcgan_up_block(fn: Callable[..., Any]) -> None:
 
 
 # ---------------------------------------------------------------------------
+# ch01.train_step
+# ---------------------------------------------------------------------------
+_Z_DIM, _X_DIM = 3, 4
+_LR_D, _LR_G = 0.5, 0.5  # plain SGD: each update is proportional to its gradient
+
+
+class _TinyG(nn.Module):
+    """``G(z (N, 3)) -> samples (N, 4)`` in (-1, 1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(_Z_DIM, 6), nn.Tanh(), nn.Linear(6, _X_DIM), nn.Tanh()
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
+
+
+class _TinyD(nn.Module):
+    """``D(x (N, 4)) -> logits (N, 1)``, or ``(N,)`` with ``squeeze=True``.
+
+    No BatchNorm: samples do not interact, so a learner may score real and fake
+    samples in one call or two.
+    """
+
+    def __init__(self, squeeze: bool) -> None:
+        super().__init__()
+        self.squeeze = squeeze
+        self.net = nn.Sequential(
+            nn.Linear(_X_DIM, 6), nn.LeakyReLU(0.2), nn.Linear(6, 1)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        logits = self.net(x)  # (N, 4) -> (N, 1)
+        return logits[:, 0] if self.squeeze else logits
+
+
+def train_step(
+    G: nn.Module,
+    D: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    x_real: Tensor,
+    z: Tensor,
+) -> tuple[Tensor, Tensor]:
+    """One update of D, then one of G, of the original GAN (Goodfellow et al.
+    2014, Algorithm 1, with the non-saturating generator loss of section 3).
+
+    ``G(z)`` makes the fakes; ``D(x)`` returns logits ``(N,)`` or ``(N, 1)``. D's
+    step sees the fakes detached (it must not reach G); G's step scores the same
+    fakes with the *updated* D. Returns ``(d_loss, g_loss)``, detached.
+    """
+    # D's step: real as real (label 1), fake as fake (label 0)
+    opt_d.zero_grad()
+    x_fake = G(z)
+    d_loss = losses.d_minimax(D(x_real), D(x_fake.detach()))
+    d_loss.backward()
+    opt_d.step()
+
+    # G's step: the same fakes, scored again by the updated D, labelled real
+    opt_g.zero_grad()
+    g_loss = losses.g_nonsaturating(D(x_fake))
+    g_loss.backward()
+    opt_g.step()
+    return d_loss.detach(), g_loss.detach()
+
+
+def _d_step_loss(
+    lr: Tensor, lf: Tensor, swap: bool, sigmoid: bool, scale: float, concat: bool
+) -> Tensor:
+    lr, lf = _flat(lr), _flat(lf)
+    if sigmoid:
+        lr, lf = torch.sigmoid(lr), torch.sigmoid(lf)
+    real, fake = (
+        (F.softplus(lr), F.softplus(-lf))
+        if swap
+        else (
+            F.softplus(-lr),
+            F.softplus(lf),
+        )
+    )
+    if concat:
+        return torch.cat([real, fake]).mean()
+    return scale * (real.mean() + fake.mean())
+
+
+def _g_step_loss(lf: Tensor, kind: str, sigmoid: bool) -> Tensor:
+    lf = torch.sigmoid(_flat(lf)) if sigmoid else _flat(lf)
+    if kind == "saturating":  # minimise mean log(1 - D(G(z)))
+        return -F.softplus(lf).mean()
+    if kind == "fake label":
+        return F.softplus(lf).mean()
+    return F.softplus(-lf).mean()
+
+
+def _wrong_step(
+    G: nn.Module,
+    D: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    x_real: Tensor,
+    z: Tensor,
+    *,
+    zero_d: bool = True,
+    zero_g: bool = True,
+    zero_g_first: bool = False,
+    detach_for_d: bool = True,
+    g_on_detached: bool = False,
+    g_first: bool = False,
+    step_d: bool = True,
+    step_g: bool = True,
+    g_steps_d: bool = False,
+    step_d_again: bool = False,
+    swap_d_labels: bool = False,
+    g_loss_kind: str = "non-saturating",
+    sigmoid_d: bool = False,
+    sigmoid_g: bool = False,
+    d_scale: float = 1.0,
+    d_concat: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """:func:`train_step` with known mistakes switched on by the flags (with no
+    flag it is the reference step)."""
+    if zero_g_first:
+        opt_g.zero_grad()
+    x_fake = G(z)
+
+    def d_phase() -> Tensor:
+        if zero_d:
+            opt_d.zero_grad()
+        lf = D(x_fake.detach() if detach_for_d else x_fake)
+        d_loss = _d_step_loss(
+            D(x_real), lf, swap_d_labels, sigmoid_d, d_scale, d_concat
+        )
+        d_loss.backward(retain_graph=not detach_for_d)
+        if step_d:
+            opt_d.step()
+        return d_loss
+
+    def g_phase() -> Tensor:
+        if zero_g and not zero_g_first:
+            opt_g.zero_grad()
+        lf = D(x_fake.detach() if g_on_detached else x_fake)
+        g_loss = _g_step_loss(lf, g_loss_kind, sigmoid_g)
+        g_loss.backward()
+        if step_g:
+            (opt_d if g_steps_d else opt_g).step()
+        if step_d_again:
+            opt_d.step()
+        return g_loss
+
+    if g_first:
+        g_loss = g_phase()
+        d_loss = d_phase()
+    else:
+        d_loss = d_phase()
+        g_loss = g_phase()
+    return d_loss.detach(), g_loss.detach()
+
+
+_STEP_HINT = (
+    "D's step: opt_d.zero_grad(), x_fake = G(z), d_loss on D(x_real) (label 1) and "
+    "D(x_fake.detach()) (label 0), d_loss.backward(), opt_d.step(); then G's step: "
+    "opt_g.zero_grad(), g_loss = BCE of D(x_fake) against label 1 with the updated "
+    "D, g_loss.backward(), opt_g.step()."
+)
+_SIGMOID_STEP = (
+    "a sigmoid was applied to D's logits before a with-logits loss, so the loss "
+    "sees sigmoid(sigmoid(l))"
+)
+
+# Each wrong step is replayed on fresh networks; the first whose parameters (and
+# whether G got a gradient) match the learner's names the mistake.
+_STEP_MISTAKES = (
+    Mistake(
+        functools.partial(_wrong_step, zero_d=False),
+        "D's update includes gradients left over from before the step: "
+        "opt_d.zero_grad() is missing",
+        "backward() adds to .grad; call opt_d.zero_grad() before d_loss.backward().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, zero_g=False),
+        "G's update includes gradients left over from before the step: "
+        "opt_g.zero_grad() is missing",
+        "backward() adds to .grad; call opt_g.zero_grad() before g_loss.backward().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, detach_for_d=False, zero_g_first=True),
+        "G's update also contains the gradient of D's loss: the fakes were not "
+        "detached in D's step, and G's gradients were cleared before it, not after",
+        "detach the fakes for D's loss, D(x_fake.detach()), or call "
+        "opt_g.zero_grad() right before g_loss.backward().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, g_on_detached=True),
+        "G did not change: it had no gradient when opt_g.step() ran (its loss was "
+        "computed on detached fakes, or opt_g.zero_grad() came after "
+        "g_loss.backward())",
+        "in G's step call D on x_fake itself, not x_fake.detach() (nor on fakes "
+        "made under torch.no_grad()), and keep the order opt_g.zero_grad(), "
+        "g_loss.backward(), opt_g.step().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, step_g=False),
+        "G did not change although it got gradients: opt_g.step() is missing",
+        "finish G's step with opt_g.step() after g_loss.backward().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, g_steps_d=True),
+        "G did not change and D was updated twice: G's step calls opt_d.step() "
+        "instead of opt_g.step()",
+        "G's step updates G only: opt_g.step() after g_loss.backward().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, step_d=False),
+        "D did not change: opt_d.step() is missing, or the gradients were cleared "
+        "between d_loss.backward() and opt_d.step()",
+        "the order is opt_d.zero_grad(), d_loss.backward(), opt_d.step().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, step_d_again=True),
+        "D was updated again during G's step (opt_d.step() after g_loss.backward())",
+        "g_loss.backward() also fills D's .grad, but in G's step only opt_g.step() "
+        "may follow: D is updated once, in its own step.",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, g_first=True),
+        "G's update used a stale D, as it was before D's update (G updated first, "
+        "or G's loss computed before opt_d.step())",
+        "update D first, then compute G's loss with a new call D(x_fake), so that "
+        "G learns from the updated discriminator.",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, swap_d_labels=True),
+        "D's labels are swapped (real scored as fake and fake as real)",
+        "D's loss is BCE(D(x_real), 1) + BCE(D(x_fake.detach()), 0).",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, g_loss_kind="saturating"),
+        "G minimises the saturating loss mean log(1 - D(G(z))) of the minimax game",
+        "use the non-saturating loss, BCE of D(x_fake) against the *real* label 1 "
+        "(mean softplus(-logits)): log(1 - D) has almost no gradient exactly when "
+        "D rejects the fakes, early in training.",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, g_loss_kind="fake label"),
+        "G's loss labels its samples as fake (label 0, D's target)",
+        "G wants D to call its samples real: BCE of D(x_fake) against label 1.",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, sigmoid_d=True, sigmoid_g=True),
+        _SIGMOID_STEP,
+        _SIGMOID_TWICE,
+    ),
+    Mistake(
+        functools.partial(_wrong_step, sigmoid_d=True), _SIGMOID_STEP, _SIGMOID_TWICE
+    ),
+    Mistake(
+        functools.partial(_wrong_step, sigmoid_g=True), _SIGMOID_STEP, _SIGMOID_TWICE
+    ),
+    Mistake(
+        functools.partial(_wrong_step, d_scale=0.5),
+        "D's update is half the expected one: its loss was halved",
+        "here D's loss is the sum of the two means (real term + fake term), no "
+        "factor 1/2.",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, d_concat=True),
+        "D's loss averages real and fake terms together over N + M samples",
+        "take the mean of each term separately, then add the two means.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class _StepCase:
+    name: str
+    seed: int
+    n_real: int
+    n_fake: int
+    squeeze: bool
+
+
+_STEP_CASES = (
+    _StepCase(
+        "batches of 5 real and 3 fake samples, D(x) of shape (N, 1)", 60, 5, 3, False
+    ),
+    _StepCase(
+        "batches of 4 real and 4 fake samples, D(x) of shape (N,)", 61, 4, 4, True
+    ),
+)
+
+
+def _step_setup(case: _StepCase) -> tuple[Any, ...]:
+    """Fresh G, D, SGD optimisers with junk in every .grad, and the inputs: the
+    same values on every call."""
+    gen = torch.Generator().manual_seed(case.seed)
+    G, D = _TinyG(), _TinyD(case.squeeze)
+    init_networks(gen, G, D)
+    x_real = torch.rand(case.n_real, _X_DIM, generator=gen) * 2 - 1
+    z = torch.randn(case.n_fake, _Z_DIM, generator=gen)
+    opt_g = torch.optim.SGD(G.parameters(), lr=_LR_G)
+    opt_d = torch.optim.SGD(D.parameters(), lr=_LR_D)
+    return G, D, opt_g, opt_d, x_real, z
+
+
+check_train_step = StepCheck(
+    reference=train_step,
+    setup=_step_setup,
+    cases=_STEP_CASES,
+    mistakes=_STEP_MISTAKES,
+    errors=STEP_ERRORS,
+    step_hint=_STEP_HINT,
+    d_what="the GAN discriminator's loss",
+    d_hint="D's loss is mean BCE(D(x_real), 1) + mean BCE(D(x_fake.detach()), 0), "
+    "and nothing else may step D.",
+    g_what="the non-saturating generator loss",
+    g_hint="G's loss is mean BCE(D(x_fake), 1) = mean softplus(-logits), D called "
+    "after its update.",
+)
+
+
+# ---------------------------------------------------------------------------
 EXERCISES = {
     ex.id: ex
     for ex in (
@@ -462,6 +794,19 @@ EXERCISES = {
             signature="dcgan_up_block(in_ch, out_ch) -> nn.Module",
             reference=blocks.up_block,
             check_fn=check_dcgan_up_block,
+        ),
+        Exercise(
+            id="ch01.train_step",
+            signature="train_step(G, D, opt_g, opt_d, x_real, z) -> (d_loss, "
+            "g_loss), G(z) -> samples, D(x) -> logits (N,) or (N, 1)",
+            reference=train_step,
+            check_fn=check_train_step,
+            solution=(
+                losses._flat,
+                losses.d_minimax,
+                losses.g_nonsaturating,
+                train_step,
+            ),
         ),
     )
 }

@@ -1,5 +1,6 @@
 """Chapter 2 exercises: the WGAN critic loss, WGAN-GP's gradient penalty, weight
-clipping, and the exact Wasserstein-1 distance between 1-D samples.
+clipping, the exact Wasserstein-1 distance between 1-D samples, and one WGAN-GP
+training step assembled from networks and optimisers.
 
 Each exercise is a reference answer (from the package) plus a check function that
 raises :class:`~gancourse.homework._checker.Failure` at the first problem.
@@ -12,10 +13,17 @@ reads off the coefficients the learner drew (and rejects a coefficient per
 pixel, points off the segments, the real or fake points alone), then compares
 with the reference computed at exactly those coefficients, value and gradient
 with respect to the critic's parameters.
+
+The training step gets its interpolation coefficients ``eps`` as an input, so
+its check is deterministic: :class:`~gancourse.homework._steps.StepCheck` runs it
+on tiny seeded networks with SGD and junk in every ``.grad``, compares the
+parameters after the step with the reference's, and replays known wrong steps
+(no ``create_graph``, a wrong λ, sign flips, ...) to name the mistake.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,10 +52,11 @@ from gancourse.homework._checker import (
     expect_tensor,
     leaf,
 )
+from gancourse.homework._steps import STEP_ERRORS, StepCheck, init_networks
 from gancourse.homework.predictions import Prediction
 from gancourse.metrics.distances import wasserstein_1d
 
-__all__ = ["EXERCISES", "PREDICTIONS", "gradient_penalty"]
+__all__ = ["EXERCISES", "PREDICTIONS", "gradient_penalty", "train_step"]
 
 
 def _call(
@@ -1037,6 +1046,375 @@ def check_wasserstein_1d(fn: Callable[..., Any]) -> None:
 
 
 # ---------------------------------------------------------------------------
+# ch02.train_step
+# ---------------------------------------------------------------------------
+GP_LAMBDA = 10.0  # Gulrajani et al. 2017, Algorithm 1
+_Z_DIM = 3
+_LR_D, _LR_G = 0.1, 0.5  # plain SGD: each update is proportional to its gradient
+
+
+class _TinyG(nn.Module):
+    """``G(z (N, 3)) -> samples (N, *shape)`` in (-1, 1), 4 numbers each."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = shape
+        self.net = nn.Sequential(
+            nn.Linear(_Z_DIM, 6), nn.Tanh(), nn.Linear(6, 4), nn.Tanh()
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).view(-1, *self.shape)  # (N, 4) -> (N, *shape)
+
+
+class _TinyCritic(nn.Module):
+    """``D(x (N, *shape)) -> scores (N, 1)``, or ``(N,)`` with ``squeeze=True``.
+
+    Tanh inside, so its input gradient depends on where it is taken and the
+    penalty's own gradient w.r.t. the parameters is never zero. No BatchNorm
+    (WGAN-GP forbids it: the penalty is per sample).
+    """
+
+    def __init__(self, squeeze: bool) -> None:
+        super().__init__()
+        self.squeeze = squeeze
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 1)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        scores = self.net(x)  # (N, *shape) -> (N, 1)
+        return scores[:, 0] if self.squeeze else scores
+
+
+def train_step(
+    G: nn.Module,
+    D: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    x_real: Tensor,
+    z: Tensor,
+    eps: Tensor,
+) -> tuple[Tensor, Tensor]:
+    """One WGAN-GP update of the critic D, then one of G (Gulrajani et al. 2017,
+    Algorithm 1 with ``n_critic = 1``).
+
+    The critic minimises ``mean D(x_fake) - mean D(x_real) + 10 * mean((||grad
+    D(x_hat)||_2 - 1)^2)`` at ``x_hat = eps * x_real + (1 - eps) * x_fake``, the
+    fakes detached; ``eps`` is given, ``(N, 1)`` or ``(N, 1, 1, 1)``. Then G
+    minimises ``-mean D(G(z))`` with the updated critic. Returns ``(d_loss,
+    g_loss)``, detached.
+    """
+    # the critic's step: Wasserstein estimate plus the penalty on the fakes, detached
+    opt_d.zero_grad()
+    x_fake = G(z)
+    gp = losses.gradient_penalty(D, x_real, x_fake.detach(), eps=eps.reshape(-1))
+    d_loss = losses.d_wasserstein(D(x_real), D(x_fake.detach())) + GP_LAMBDA * gp
+    d_loss.backward()
+    opt_d.step()
+
+    # G's step: the same fakes, scored again by the updated critic
+    opt_g.zero_grad()
+    g_loss = losses.g_wasserstein(D(x_fake))
+    g_loss.backward()
+    opt_g.step()
+    return d_loss.detach(), g_loss.detach()
+
+
+def _wrong_penalty(
+    D: nn.Module,
+    x_real: Tensor,
+    x_fake: Tensor,
+    eps: Tensor,
+    create_graph: bool,
+    swap_eps: bool,
+    by_backward: bool,
+    reduce: str,
+) -> Tensor:
+    if swap_eps:
+        eps = 1 - eps
+    x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)
+    scores = D(x_hat)
+    if by_backward:  # also adds d(sum scores)/d(params) to D's .grad
+        scores.sum().backward(create_graph=create_graph)
+        grad = x_hat.grad
+    else:
+        (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=create_graph)
+    norms = grad.reshape(len(grad), -1).norm(2, dim=1)
+    if reduce == "batch norm":
+        return (grad.norm(2) - 1) ** 2
+    per_sample = (norms - 1) ** 2
+    return per_sample.sum() if reduce == "sum" else per_sample.mean()
+
+
+def _wrong_step(
+    G: nn.Module,
+    D: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    x_real: Tensor,
+    z: Tensor,
+    eps: Tensor,
+    *,
+    zero_d: bool = True,
+    zero_g: bool = True,
+    zero_g_first: bool = False,
+    detach_for_d: bool = True,
+    g_on_detached: bool = False,
+    g_first: bool = False,
+    step_d: bool = True,
+    step_g: bool = True,
+    g_steps_d: bool = False,
+    step_d_again: bool = False,
+    create_graph: bool = True,
+    lam: float = GP_LAMBDA,
+    w_sign: float = 1.0,
+    gp_sign: float = 1.0,
+    d_sign: float = 1.0,
+    g_sign: float = 1.0,
+    swap_eps: bool = False,
+    gp_by_backward: bool = False,
+    gp_reduce: str = "mean",
+) -> tuple[Tensor, Tensor]:
+    """:func:`train_step` with known mistakes switched on by the flags (with no
+    flag it is the reference step)."""
+    if zero_g_first:
+        opt_g.zero_grad()
+    x_fake = G(z)
+
+    def d_phase() -> Tensor:
+        if zero_d:
+            opt_d.zero_grad()
+        fakes = x_fake.detach() if detach_for_d else x_fake
+        gp = _wrong_penalty(
+            D,
+            x_real,
+            fakes.detach(),
+            eps,
+            create_graph,
+            swap_eps,
+            gp_by_backward,
+            gp_reduce,
+        )
+        w = losses.d_wasserstein(D(x_real), D(fakes))
+        d_loss = d_sign * (w_sign * w + gp_sign * lam * gp)
+        d_loss.backward(retain_graph=not detach_for_d)
+        if step_d:
+            opt_d.step()
+        return d_loss
+
+    def g_phase() -> Tensor:
+        if zero_g and not zero_g_first:
+            opt_g.zero_grad()
+        scores = D(x_fake.detach() if g_on_detached else x_fake)
+        g_loss = g_sign * losses.g_wasserstein(scores)
+        g_loss.backward()
+        if step_g:
+            (opt_d if g_steps_d else opt_g).step()
+        if step_d_again:
+            opt_d.step()
+        return g_loss
+
+    if g_first:
+        g_loss = g_phase()
+        d_loss = d_phase()
+    else:
+        d_loss = d_phase()
+        g_loss = g_phase()
+    return d_loss.detach(), g_loss.detach()
+
+
+_STEP_HINT = (
+    "the critic's step: opt_d.zero_grad(), x_fake = G(z), d_loss = "
+    "D(x_fake.detach()).mean() - D(x_real).mean() + 10 * penalty at x_hat = eps * "
+    "x_real + (1 - eps) * x_fake.detach(), d_loss.backward(), opt_d.step(); then "
+    "G's step: opt_g.zero_grad(), g_loss = -D(x_fake).mean() with the updated "
+    "critic, g_loss.backward(), opt_g.step()."
+)
+
+
+def _lambda_mistake(lam: float) -> Mistake:
+    return Mistake(
+        functools.partial(_wrong_step, lam=lam),
+        f"the penalty's weight λ is {lam:g}, not 10",
+        "WGAN-GP uses λ = 10 (Gulrajani et al. 2017, Algorithm 1): d_loss = "
+        "D(x_fake).mean() - D(x_real).mean() + 10 * penalty.",
+    )
+
+
+# Each wrong step is replayed on fresh networks; the first whose parameters (and
+# whether G got a gradient) match the learner's names the mistake.
+_STEP_MISTAKES = (
+    Mistake(
+        functools.partial(_wrong_step, create_graph=False),
+        "the gradient penalty had no effect on the critic's update: the gradient "
+        "at x_hat was taken without create_graph=True (or the penalty is missing "
+        "from d_loss), so to the optimiser the penalty is a constant",
+        "torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True): the "
+        "penalty must itself be differentiable w.r.t. D's parameters; then add "
+        "10 * penalty to d_loss.",
+    ),
+    *(_lambda_mistake(lam) for lam in (1.0, 0.1, 100.0)),
+    Mistake(
+        functools.partial(_wrong_step, w_sign=-1.0),
+        "the Wasserstein term of the critic's loss has the wrong sign: the critic "
+        "minimised mean D(x_real) - mean D(x_fake)",
+        "the critic maximises mean D(x_real) - mean D(x_fake), so it minimises "
+        "D(x_fake).mean() - D(x_real).mean() + 10 * penalty.",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, d_sign=-1.0),
+        "the critic's whole loss has the wrong sign: it maximised the penalty and "
+        "scored fakes above real samples",
+        "minimise d_loss = D(x_fake).mean() - D(x_real).mean() + 10 * penalty.",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, gp_sign=-1.0),
+        "the penalty was subtracted from the critic's loss (wrong sign), which "
+        "pushes the gradient norm away from 1",
+        "add it: d_loss = D(x_fake).mean() - D(x_real).mean() + 10 * penalty.",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, g_sign=-1.0),
+        "G's loss has the wrong sign: G minimised mean D(G(z)), moving its samples "
+        "to where the critic scores low",
+        "G maximises the critic's score on its samples: g_loss = -D(x_fake).mean().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, gp_by_backward=True),
+        "the critic's update includes the gradient of sum D(x_hat) w.r.t. its "
+        "parameters: .backward() on the scores at x_hat also filled D's .grad",
+        "get the gradient at x_hat with torch.autograd.grad(D(x_hat).sum(), x_hat, "
+        "create_graph=True), which fills no .grad (or .backward(inputs=[x_hat], "
+        "create_graph=True)).",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, swap_eps=True),
+        "the interpolates are (1 - eps) * x_real + eps * x_fake, eps on the wrong side",
+        "x_hat = eps * x_real + (1 - eps) * x_fake, with the eps you are given.",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, gp_reduce="sum"),
+        "the penalty is summed over the batch instead of averaged",
+        "penalty = ((norms - 1) ** 2).mean(), one norm per sample.",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, gp_reduce="batch norm"),
+        "the penalty uses one gradient norm for the whole batch",
+        "one norm per sample: grad.reshape(N, -1).norm(2, dim=1), then "
+        "((norms - 1) ** 2).mean().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, zero_d=False),
+        "the critic's update includes gradients left over from before the step: "
+        "opt_d.zero_grad() is missing",
+        "backward() adds to .grad; call opt_d.zero_grad() before d_loss.backward().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, zero_g=False),
+        "G's update includes gradients left over from before the step: "
+        "opt_g.zero_grad() is missing",
+        "backward() adds to .grad; call opt_g.zero_grad() before g_loss.backward().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, detach_for_d=False, zero_g_first=True),
+        "G's update also contains the gradient of the critic's loss: the fakes "
+        "were not detached in the critic's step, and G's gradients were cleared "
+        "before it, not after",
+        "detach the fakes for the critic's loss, D(x_fake.detach()), or call "
+        "opt_g.zero_grad() right before g_loss.backward().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, g_on_detached=True),
+        "G did not change: it had no gradient when opt_g.step() ran (its loss was "
+        "computed on detached fakes, or opt_g.zero_grad() came after "
+        "g_loss.backward())",
+        "in G's step call D on x_fake itself, not x_fake.detach() (nor on fakes "
+        "made under torch.no_grad()), and keep the order opt_g.zero_grad(), "
+        "g_loss.backward(), opt_g.step().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, step_g=False),
+        "G did not change although it got gradients: opt_g.step() is missing",
+        "finish G's step with opt_g.step() after g_loss.backward().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, g_steps_d=True),
+        "G did not change and the critic was updated twice: G's step calls "
+        "opt_d.step() instead of opt_g.step()",
+        "G's step updates G only: opt_g.step() after g_loss.backward().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, step_d=False),
+        "the critic did not change: opt_d.step() is missing, or the gradients were "
+        "cleared between d_loss.backward() and opt_d.step()",
+        "the order is opt_d.zero_grad(), d_loss.backward(), opt_d.step().",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, step_d_again=True),
+        "the critic was updated again during G's step (opt_d.step() after "
+        "g_loss.backward())",
+        "g_loss.backward() also fills D's .grad, but in G's step only opt_g.step() "
+        "may follow: the critic is updated once, in its own step.",
+    ),
+    Mistake(
+        functools.partial(_wrong_step, g_first=True),
+        "G's update used the critic as it was before the critic's update (G "
+        "updated first, or G's loss computed before opt_d.step())",
+        "update the critic first, then compute G's loss with a new call D(x_fake).",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class _StepCase:
+    name: str
+    seed: int
+    n: int
+    shape: tuple[int, ...]
+    squeeze: bool
+
+
+_STEP_CASES = (
+    _StepCase("4 samples of shape (4,), D(x) of shape (N, 1)", 70, 4, (4,), False),
+    _StepCase(
+        "5 images of shape (1, 2, 2), D(x) of shape (N,)", 71, 5, (1, 2, 2), True
+    ),
+)
+
+
+def _step_setup(case: _StepCase) -> tuple[Any, ...]:
+    """Fresh G, critic, SGD optimisers with junk in every .grad, and the inputs:
+    the same values on every call. ``eps`` has shape ``(N, 1, ..., 1)``."""
+    gen = torch.Generator().manual_seed(case.seed)
+    G, D = _TinyG(case.shape), _TinyCritic(case.squeeze)
+    init_networks(gen, G, D)
+    x_real = torch.rand(case.n, *case.shape, generator=gen) * 2 - 1
+    z = torch.randn(case.n, _Z_DIM, generator=gen)
+    # away from 0, 1/2 and 1, where a swapped or missing eps would go unnoticed
+    eps = 0.1 + 0.3 * torch.rand(case.n, *[1] * len(case.shape), generator=gen)
+    eps[1::2] += 0.5
+    opt_g = torch.optim.SGD(G.parameters(), lr=_LR_G)
+    opt_d = torch.optim.SGD(D.parameters(), lr=_LR_D)
+    return G, D, opt_g, opt_d, x_real, z, eps
+
+
+check_train_step = StepCheck(
+    reference=train_step,
+    setup=_step_setup,
+    cases=_STEP_CASES,
+    mistakes=_STEP_MISTAKES,
+    errors=STEP_ERRORS,
+    step_hint=_STEP_HINT,
+    d_what="WGAN-GP's critic loss",
+    d_hint="the critic's loss is D(x_fake.detach()).mean() - D(x_real).mean() + "
+    "10 * mean((||grad D(x_hat)||_2 - 1) ** 2), and nothing else may step D.",
+    g_what="-mean D(G(z))",
+    g_hint="G's loss is -D(x_fake).mean(), D called after its update.",
+)
+
+
+# ---------------------------------------------------------------------------
 EXERCISES = {
     ex.id: ex
     for ex in (
@@ -1068,6 +1446,20 @@ EXERCISES = {
             "tensor)",
             reference=wasserstein_1d,
             check_fn=check_wasserstein_1d,
+        ),
+        Exercise(
+            id="ch02.train_step",
+            signature="train_step(G, D, opt_g, opt_d, x_real, z, eps) -> (d_loss, "
+            "g_loss), G(z) -> samples, D(x) -> scores (N,) or (N, 1), eps of shape "
+            "(N, 1) or (N, 1, 1, 1)",
+            reference=train_step,
+            check_fn=check_train_step,
+            solution=(
+                losses.d_wasserstein,
+                losses.gradient_penalty,
+                losses.g_wasserstein,
+                train_step,
+            ),
         ),
     )
 }

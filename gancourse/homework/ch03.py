@@ -20,7 +20,9 @@ parameters of G and D after the step with those of the reference step. On a
 mismatch it replays each known wrong step on freshly built networks and names
 the one that ends with the learner's parameters. The learner's step gets its own
 networks and optimisers; the reference and the replays never share anything
-with them.
+with them. That machinery is shared with chapters 1 and 2 and lives in
+:mod:`gancourse.homework._steps`; this module holds only AC-GAN's networks, its
+reference step and its catalogue of wrong steps.
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ from gancourse.homework._checker import (
     expect_tensor,
     grads_of,
     leaf,
+)
+from gancourse.homework._steps import (
+    STEP_ERRORS,
+    StepCheck,
+    init_networks,
+    same_params,
 )
 from gancourse.homework.predictions import Prediction
 from gancourse.nn.cond import ProjectionHead, concat_onehot
@@ -1131,25 +1139,6 @@ _STEP_MISTAKES = (
     ),
 )
 
-_STEP_ERRORS = (
-    (
-        "backward through the graph a second time",
-        "d_loss.backward() went through G's graph (the fakes were not detached) and "
-        "freed it, and G's step backpropagates through it again: use "
-        "D(x_fake.detach()) in D's step.",
-    ),
-    (
-        "modified by an inplace operation",
-        "G's loss reuses D's outputs computed before opt_d.step(), which changed "
-        "D's weights in place: call D(x_fake) again after D's update.",
-    ),
-    (
-        "does not require grad",
-        "a loss has no graph: compute it from D's outputs, without torch.no_grad() "
-        "or .detach() around the whole loss.",
-    ),
-)
-
 
 @dataclass(frozen=True)
 class _StepCase:
@@ -1170,11 +1159,7 @@ def _step_setup(case: _StepCase) -> tuple[Any, ...]:
     same values on every call."""
     gen = torch.Generator().manual_seed(case.seed)
     G, D = _TinyG(), _TinyD()
-    with torch.no_grad():
-        for p in (*G.parameters(), *D.parameters()):
-            p.copy_(0.8 * torch.randn(p.shape, generator=gen))
-        for p in (*G.parameters(), *D.parameters()):
-            p.grad = 3.0 * torch.randn(p.shape, generator=gen)  # junk
+    init_networks(gen, G, D)
     x_real = torch.rand(case.n_real, *_IMG, generator=gen) * 2 - 1
     y_real = torch.randint(0, _N_CLASSES, (case.n_real,), generator=gen)
     z = torch.randn(case.n_fake, _Z_DIM, generator=gen)
@@ -1184,142 +1169,22 @@ def _step_setup(case: _StepCase) -> tuple[Any, ...]:
     return G, D, opt_g, opt_d, x_real, y_real, z, y_fake
 
 
-@dataclass
-class _StepOutcome:
-    g: dict[str, Tensor]
-    d: dict[str, Tensor]
-    g_got_grad: bool
-    result: Any
-
-
-def _outcome(G: nn.Module, D: nn.Module, result: Any) -> _StepOutcome:
-    return _StepOutcome(
-        {n: p.detach().clone() for n, p in G.named_parameters()},
-        {n: p.detach().clone() for n, p in D.named_parameters()},
-        any(p.grad is not None and bool(p.grad.any()) for p in G.parameters()),
-        result,
-    )
-
-
-def _replay(step: Callable[..., Any], case: _StepCase) -> _StepOutcome:
-    args = _step_setup(case)
-    with torch.enable_grad():
-        result = step(*args)
-    return _outcome(args[0], args[1], result)
-
-
-def _same_params(a: dict[str, Tensor], b: dict[str, Tensor]) -> bool:
-    return a.keys() == b.keys() and all(
-        torch.allclose(a[n], b[n], rtol=1e-5, atol=1e-6) for n in a
-    )
-
-
-def _number(x: Any) -> float | None:
-    """A loss as a float: a one-element tensor or a number; ``None`` otherwise."""
-    if isinstance(x, Tensor) and x.numel() == 1 and x.is_floating_point():
-        return float(x.detach())
-    if isinstance(x, (int, float)) and not isinstance(x, bool):
-        return float(x)
-    return None
-
-
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-4 * abs(b) + 1e-5
-
-
-def _explain_step(case: _StepCase, got: _StepOutcome, want: _StepOutcome) -> None:
-    """Raise the most specific Failure for parameters that differ from the
-    reference step's."""
-    for mistake in _STEP_MISTAKES:
-        try:
-            wrong = _replay(mistake.fn, case)
-        except Exception:  # a replay that cannot run on these inputs
-            continue
-        if (
-            _same_params(got.g, wrong.g)
-            and _same_params(got.d, wrong.d)
-            and got.g_got_grad == wrong.g_got_grad
-        ):
-            raise Failure(mistake.message, mistake.hint)
-    before = _outcome(*_step_setup(case)[:2], None)
-    if not _same_params(got.d, want.d):
-        if _same_params(got.d, before.d):
-            raise Failure(
-                f"on {case.name}, D's parameters did not change",
-                "the order is opt_d.zero_grad(), d_loss.backward(), opt_d.step(); "
-                + _STEP_HINT,
-            )
-        name = _worst(got.d, want.d)
-        raise Failure(
-            f"on {case.name}, D's parameters after the step differ from one SGD "
-            f"step on AC-GAN's discriminator loss (e.g. {name})",
-            "D's loss is BCE(real as real) + BCE(fake as fake) + CE(class_logits_"
-            "real, y_real) + CE(class_logits_fake, y_fake), and nothing else may "
-            "step D. " + _STEP_HINT,
-        )
-    if _same_params(got.g, before.g):
-        raise Failure(
-            f"on {case.name}, G's parameters did not change",
-            "the order is opt_g.zero_grad(), g_loss.backward(), opt_g.step(); "
-            + _STEP_HINT,
-        )
-    name = _worst(got.g, want.g)
-    raise Failure(
-        f"on {case.name}, G's parameters after the step differ from one SGD step on "
-        f"AC-GAN's generator loss with the updated D (e.g. {name})",
-        "G's loss is BCE(fake as real) + CE(class_logits_fake, y_fake) on D(x_fake), "
-        "D called after its update. " + _STEP_HINT,
-    )
-
-
-def _worst(got: dict[str, Tensor], want: dict[str, Tensor]) -> str:
-    return max(got, key=lambda n: float((got[n] - want[n]).abs().max()))
-
-
-def check_train_step(fn: Callable[..., Any]) -> None:
-    """``fn(G, D, opt_g, opt_d, x_real, y_real, z, y_fake)`` must update D and G
-    as :func:`train_step` does and return ``(d_loss, g_loss)``."""
-    for case in _STEP_CASES:
-        want = _replay(train_step, case)  # before the learner's code runs
-        args = _step_setup(case)
-        result = _call(
-            fn,
-            args,
-            case.name,
-            fragments=_STEP_ERRORS,
-        )
-        got = _outcome(args[0], args[1], result)
-        if not (_same_params(got.d, want.d) and _same_params(got.g, want.g)):
-            _explain_step(case, got, want)
-
-        if not isinstance(result, (tuple, list)) or len(result) != 2:
-            kind = "None" if result is None else type(result).__name__
-            raise Failure(
-                f"your function returned {kind}, expected the two losses "
-                "(d_loss, g_loss)",
-                "end with `return d_loss, g_loss` (tensors or floats).",
-            )
-        d_got, g_got = (_number(x) for x in result)
-        if d_got is None or g_got is None:
-            raise Failure(
-                "the two values returned are not both losses (one-element tensors "
-                "or floats)",
-                "end with `return d_loss, g_loss`.",
-            )
-        d_want, g_want = (float(x) for x in want.result)
-        if _close(d_got, g_want) and _close(g_got, d_want):
-            raise Failure(
-                "the losses are returned in the wrong order",
-                "return d_loss first, then g_loss.",
-            )
-        for label, x, x_want in (("d_loss", d_got, d_want), ("g_loss", g_got, g_want)):
-            if not _close(x, x_want):
-                raise Failure(
-                    f"on {case.name}, the returned {label} is wrong (got {x:.4f}, "
-                    f"expected {x_want:.4f}) although the updates are right",
-                    "return the losses you called backward() on: d_loss from D's "
-                    "step, g_loss from G's step (with D's outputs after its update).",
-                )
+check_train_step = StepCheck(
+    reference=train_step,
+    setup=_step_setup,
+    cases=_STEP_CASES,
+    mistakes=_STEP_MISTAKES,
+    errors=STEP_ERRORS,
+    step_hint=_STEP_HINT,
+    d_what="AC-GAN's discriminator loss",
+    d_hint="D's loss is BCE(real as real) + BCE(fake as fake) + CE(class_logits_"
+    "real, y_real) + CE(class_logits_fake, y_fake), and nothing else may step D.",
+    g_what="AC-GAN's generator loss",
+    g_hint="G's loss is BCE(fake as real) + CE(class_logits_fake, y_fake) on "
+    "D(x_fake), D called after its update.",
+)
+_replay = check_train_step.replay
+_same_params = same_params
 
 
 # ---------------------------------------------------------------------------
