@@ -59,3 +59,36 @@ def test_bench_record_has_machine_and_rows():
 def test_unknown_record_lists_the_available_ones():
     with pytest.raises(FileNotFoundError, match="available"):
         load_record("no-such-record")
+
+
+def test_chapter_3_record_supports_what_the_chapter_says():
+    # Section 3.6 reads these patterns off the record; if a re-recording changes
+    # them, the prose must change too.
+    rec = load_record("ch03-conditional")
+    assert rec["command"].startswith("python tools/conditional_metrics.py")
+    m = rec["models"]
+
+    def mean(name, key):
+        return sum(r[key] for r in m[name]["per_class"]) / 10
+
+    def acc(name):
+        return m[name]["class_accuracy"]["accuracy"]
+
+    lower = sum(
+        a["recall"] < c["recall"]
+        for a, c in zip(m["acgan-fashion"]["per_class"], m["cgan-fashion"]["per_class"])
+    )
+    # AC-GAN: about cGAN's class accuracy, less within-class coverage
+    assert abs(acc("acgan-fashion") - acc("cgan-fashion")) < 0.05
+    assert lower >= 7 and mean("acgan-fashion", "recall") < mean(
+        "cgan-fashion", "recall"
+    )
+    assert mean("acgan-fashion", "fid") > mean("cgan-fashion", "fid")
+    assert m["acgan-fashion"]["cas"]["accuracy"] < m["cgan-fashion"]["cas"]["accuracy"]
+    # the projection model follows its labels for well under half of its samples
+    assert acc("projgan-fashion") < 0.5
+    assert max(mean(n, "fid") for n in m) == mean("projgan-fashion", "fid")
+    # CAS below the real-data baseline for every model
+    assert all(x["cas"]["accuracy"] < rec["cas_real"]["accuracy"] for x in m.values())
+    # real test images: the floor at this N
+    assert rec["real_test"]["class_accuracy"]["accuracy"] > 0.85
