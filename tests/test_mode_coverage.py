@@ -114,3 +114,40 @@ def test_bad_arguments_are_refused(kwargs):
 def test_std_must_be_given():
     with pytest.raises(TypeError):
         modes_covered(hand_made(), CENTERS)  # type: ignore[call-arg]
+
+
+# ---------------------------------------------------------------- collapse presets
+
+
+def test_collapse_presets_differ_only_in_the_method():
+    van, gp = PRESETS["vanilla-ring8-collapse"], PRESETS["wgangp-ring8-collapse"]
+    assert van.data == gp.data and van.model == gp.model
+    assert van.data.name == "ring8" and van.model.z_dim == 256
+    assert van.method.name == "vanilla" and gp.method.name == "wgan-gp"
+    # the discriminator and the critic are both trained 5 steps per G step
+    assert van.method.n_d_steps == gp.method.n_d_steps == 5
+    assert van.method.g_loss == "nonsaturating" and gp.method.gp_lambda == 10.0
+    assert van.train.steps == gp.train.steps and van.train.lr_d == gp.train.lr_d
+    assert van.train.betas == (0.5, 0.999) and gp.train.betas == (0.5, 0.9)
+    assert van.train.n_samples == 2500  # what mode_coverage's min_count=20 is for
+    # chapter 1's parity-pinned preset is untouched by the new ones
+    assert PRESETS["vanilla-ring8"].method.n_d_steps == 1
+    assert PRESETS["vanilla-ring8"].model.z_dim == 2
+
+
+@pytest.mark.parametrize("name", ["vanilla-ring8-collapse", "wgangp-ring8-collapse"])
+def test_collapse_presets_fast_copies_train(name):
+    from gancourse.train import Trainer
+
+    cfg = PRESETS[name].fast()
+    assert cfg.name == f"{name}-fast" and cfg.model.g_width == 64
+    assert cfg.train.steps <= 200 and cfg.train.n_samples <= 64
+    run = Trainer(cfg.override({"train.steps": 4}), device="cpu", progress=False)
+    run.fit()
+    assert run.step == 4
+    step, pts = run.samples[-1]
+    assert step == 4 and pts.shape == (cfg.train.n_samples, 2)
+    assert torch.isfinite(pts).all()
+    ring = load_dataset("ring8", "train")
+    cov = mode_coverage(pts, ring.centers, std=ring.std, min_count=1)
+    assert 0 <= cov.modes <= 8 and 0 <= cov.high_quality <= 1
