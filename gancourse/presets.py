@@ -117,6 +117,38 @@ PRESETS["wgangp-ring8"] = replace(
     method=PRESETS["wgangp-mnist"].method,
     train=replace(PRESETS["vanilla-ring8"].train, betas=(0.5, 0.9)),
 )
+# The ring again, with settings under which the vanilla GAN collapses. After Metz et
+# al. 2017's ring experiment as set up in copies of the authors' notebook
+# (poolio/unrolled_gan): z of dimension 256, G with two 128-unit hidden layers, D
+# with one, batch 512, Adam with beta1 = 0.5, lr 1e-4 for D and 1e-4 or 1e-3 for G
+# (the copies differ), a G that minimises the saturating loss. Departures: our MLPs
+# (G 256 -> 128 -> 256 -> 2, D 2 -> 128 -> 64 -> 1, LeakyReLU), batch 128, lr 1e-3
+# for both, the non-saturating G loss, and D trained 5 steps per G step: a
+# discriminator too strong for G. See tools/ring_comparison.py --collapse and the
+# record ring-collapse for what it does over 5 seeds.
+PRESETS["vanilla-ring8-collapse"] = Config(
+    name="vanilla-ring8-collapse",
+    data=DataConfig(name="ring8", batch_size=128),
+    model=model_config("mlp", z_dim=256, g_width=128, d_width=64),
+    method=method_config("vanilla", g_loss="nonsaturating", n_d_steps=5),
+    train=TrainConfig(
+        steps=2000,
+        lr_g=1e-3,
+        lr_d=1e-3,
+        betas=(0.5, 0.999),
+        sample_every=250,
+        n_samples=2500,  # the sample size the mode-coverage metric is defined for
+    ),
+)
+# The same networks, data, batch, steps and learning rate trained with WGAN-GP:
+# lambda = 10, 5 critic steps (so the critic is just as far ahead of G), Adam
+# betas (0.5, 0.9) as in wgangp-ring8.
+PRESETS["wgangp-ring8-collapse"] = replace(
+    PRESETS["vanilla-ring8-collapse"],
+    name="wgangp-ring8-collapse",
+    method=PRESETS["wgangp-mnist"].method,
+    train=replace(PRESETS["vanilla-ring8-collapse"].train, betas=(0.5, 0.9)),
+)
 PRESETS["wgangp-fashion"] = replace(
     PRESETS["wgangp-mnist"],
     name="wgangp-fashion",

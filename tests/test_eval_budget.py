@@ -1,5 +1,6 @@
 """Domain FID during training, time budgets, export records, and the chapter 2
-helpers that moved into the package (mode counting, sample-grid figures)."""
+helpers that moved into the package (sample-grid figures; mode counting is tested
+in test_mode_coverage.py)."""
 
 from __future__ import annotations
 
@@ -12,25 +13,13 @@ import torch
 
 from gancourse.cli import _eval_record
 from gancourse.config import PRESETS
-from gancourse.data import files_present, fraction_near_modes, modes_covered
-from gancourse.data.toy import ring8_centers
+from gancourse.data import files_present
 from gancourse.metrics.domain import DomainFID, domain_judge
 from gancourse.metrics.evaluate import extract_features
 from gancourse.metrics.lenet import load_lenet
 from gancourse.train import Trainer
 
 HAVE_MNIST = files_present("mnist")
-
-
-# ---------------------------------------------------------------- mode counting
-def test_modes_covered_counts_by_hand():
-    centers = ring8_centers()  # radius 2: neighbours 1.53 apart
-    near = centers[[0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 5]] + 0.01
-    far = torch.zeros(4, 2)  # the ring's centre is 2 away from every mode
-    pts = torch.cat([near, far])
-    assert modes_covered(pts, centers) == 2  # modes 0 and 3 have 5; mode 5 only 1
-    assert modes_covered(pts, centers, min_count=1) == 3
-    assert fraction_near_modes(pts, centers) == pytest.approx(11 / 15)
 
 
 # ---------------------------------------------------------------- domain FID

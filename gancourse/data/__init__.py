@@ -38,13 +38,20 @@ from gancourse.data.folders import (
 # Imported eagerly on purpose: the function ``prepare`` shadows the submodule of the
 # same name, and a later ``import gancourse.data.prepare`` must not undo that.
 from gancourse.data.prepare import prepare, prepare_main
-from gancourse.data.toy import Ring8, fraction_near_modes, modes_covered
+from gancourse.data.toy import (
+    ModeCoverage,
+    Ring8,
+    fraction_near_modes,
+    mode_coverage,
+    modes_covered,
+)
 
 __all__ = [
     "DATASETS",
     "DataFolderError",
     "DataNotFoundError",
     "FolderDataset",
+    "ModeCoverage",
     "ImageFolderDataset",
     "PairedFolderDataset",
     "Ring8",
@@ -56,6 +63,7 @@ __all__ = [
     "fraction_near_modes",
     "modes_covered",
     "image_transform",
+    "mode_coverage",
     "load_dataset",
     "prepare",
     "prepare_main",
