@@ -378,3 +378,19 @@ def test_every_prediction_is_asked_once_in_its_chapter_with_the_registry_text():
         where = calls.get(pid, [])
         assert len(where) == 1, f"{pid} is asked {len(where)} times: {where}"
         assert where[0][0].startswith(chapter), (pid, where)
+
+
+def test_every_solution_box_belongs_to_an_exercise_of_its_notebook():
+    # A solution-start that names no exercise-start label of the same notebook
+    # breaks the book build (undefined label) and leaves the exercise without a
+    # prompt in its copy.
+    import re
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        labels = re.findall(r"\{exercise-start\}\s*\n:label: (\S+)", text)
+        solutions = re.findall(r"\{solution-start\} (\S+)", text)
+        checks = [c for c in nb.cells if c.cell_type == "code" and "check(" in c.source]
+        assert sorted(solutions) == sorted(labels), path.name
+        assert len(labels) == len(set(labels)) == len(checks), path.name

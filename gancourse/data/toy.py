@@ -69,13 +69,10 @@ class Ring8(Dataset):
 
 
 class ModeCoverage(NamedTuple):
-    """What :func:`mode_coverage` measures on one set of samples.
-
-    Attributes:
-        modes: modes with at least ``min_count`` high-quality samples.
-        high_quality: share of all samples that are high quality, in ``[0, 1]``.
-        counts: high-quality samples registered to each mode, ``K`` ints.
-    """
+    """What :func:`mode_coverage` measures on one set of samples: ``modes``, the
+    modes with at least ``min_count`` high-quality samples; ``high_quality``, the
+    share of all samples that are high quality, in ``[0, 1]``; ``counts``, the
+    high-quality samples registered to each mode, ``K`` ints."""
 
     modes: int
     high_quality: float

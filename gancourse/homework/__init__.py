@@ -24,7 +24,7 @@ verdict is also recorded in a small local file (see
 :mod:`gancourse.homework.grade` (``gancourse grade``).
 
 ``predict`` records a learner's answer to a predict-then-run question (see
-:mod:`gancourse.homework.predictions`); any valid choice counts as done.
+``gancourse.homework.predictions``); any valid choice counts as done.
 
 Adding a chapter: write ``chNN.py`` following ``ch01.py`` (a reference and a check
 function per exercise, collected in an ``EXERCISES`` dict, and its predict-then-run

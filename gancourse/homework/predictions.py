@@ -70,7 +70,7 @@ class Prediction:
             (lower-case single letters, at least two). None of them is marked as
             right: the run that follows the question decides.
         done_when: when the question counts as done in the progress table
-            (:data:`DONE_WHEN` unless a chapter says otherwise).
+            (``DONE_WHEN`` unless a chapter says otherwise).
     """
 
     id: str
