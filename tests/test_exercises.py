@@ -394,3 +394,31 @@ def test_every_solution_box_belongs_to_an_exercise_of_its_notebook():
         checks = [c for c in nb.cells if c.cell_type == "code" and "check(" in c.source]
         assert sorted(solutions) == sorted(labels), path.name
         assert len(labels) == len(set(labels)) == len(checks), path.name
+
+
+def test_no_library_source_is_shown_above_an_exercise():
+    # Between the previous check (or the section heading) and an exercise, no cell
+    # prints library source: it could hold the answer. Show it after the check.
+    import re
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        for i, cell in enumerate(cells):
+            if "{exercise-start}" not in cell.source:
+                continue
+            for j in range(i - 1, -1, -1):
+                prev = cells[j]
+                if prev.cell_type == "code" and re.search(
+                    r"^check\(", prev.source, re.M
+                ):
+                    break
+                if prev.cell_type == "markdown" and re.search(
+                    r"^## ", prev.source, re.M
+                ):
+                    break
+                assert not (
+                    prev.cell_type == "code" and "show_source(" in prev.source
+                ), (
+                    f"{path.name}: cell {j + 1} shows source above the exercise "
+                    f"in cell {i + 1}"
+                )
