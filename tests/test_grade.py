@@ -44,14 +44,15 @@ def notebook(path: Path, *cells: str) -> Path:
 
 
 SOLVED = (
-    "# Chapter 1 exercises: `ch01.d_loss`, `ch01.optimal_d`",
+    "# Chapter 1 exercises: `ch01.d_loss`, `ch01.optimal_logit`",
     "import torch.nn.functional as F\nfrom gancourse.homework import check\nEPS = 0.0",
     "def d_loss(logits_real, logits_fake):\n"
     "    return F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean() + EPS",
     'check("ch01.d_loss", d_loss);',
     # a name of the learner's own, found through their check call
-    "def my_optimal_d(p_data, p_g):\n    return p_data / (p_data + p_g)",
-    'check("ch01.optimal_d", my_optimal_d);',
+    "def my_optimal_logit(x, mu_data, mu_g, sigma):\n"
+    "    return ((x - mu_g) ** 2 - (x - mu_data) ** 2) / (2 * sigma**2)",
+    'check("ch01.optimal_logit", my_optimal_logit);',
     # a predict-then-run answer, in any case and with spaces
     'from gancourse.homework import predict\nmy_prediction = " C "',
     f'predict("{PID}", my_prediction);',
@@ -69,7 +70,8 @@ UNSOLVED = (  # as in the exercise copy, never filled in
 CRASH_AND_CHEAT = (
     'raise RuntimeError("boom")',
     # defined after a failing cell: still graded
-    "def optimal_d(p_data, p_g):\n    return p_data / (p_data + p_g)",
+    "def optimal_logit(x, mu_data, mu_g, sigma):\n"
+    "    return ((x - mu_g) ** 2 - (x - mu_data) ** 2) / (2 * sigma**2)",
     # a fake checker that always says yes, and a wrong answer (labels swapped)
     "check = lambda *args: True",
     "def d_loss(logits_real, logits_fake):\n"
@@ -89,7 +91,8 @@ CRASH_AND_CHEAT = (
 )
 HANGING = (
     "# `ch01.d_loss`",
-    "def optimal_d(p_data, p_g):\n    return p_data / (p_data + p_g)",
+    "def optimal_logit(x, mu_data, mu_g, sigma):\n"
+    "    return ((x - mu_g) ** 2 - (x - mu_data) ** 2) / (2 * sigma**2)",
     "def d_loss(logits_real, logits_fake):\n    while True:\n        pass",
     "while True:\n    pass",  # the notebook itself hangs here
     "def g_loss_nonsaturating(logits_fake):\n"
@@ -160,7 +163,7 @@ def test_csv_has_a_row_per_exercise(graded):
 def test_solved_submission(graded):
     assert verdicts(graded, "solved") == {
         "ch01.d_loss": "passed",
-        "ch01.optimal_d": "passed",  # defined as my_optimal_d
+        "ch01.optimal_logit": "passed",  # defined as my_optimal_logit
         "ch01.g_loss_nonsaturating": "missing",
         "ch01.dcgan_up_block": "missing",
         "ch01.train_step": "missing",
@@ -177,7 +180,7 @@ def test_unsolved_submission(graded):
     assert verdicts(graded, "unsolved") == {
         "ch01.d_loss": "not implemented",
         "ch01.g_loss_nonsaturating": "not implemented",
-        "ch01.optimal_d": "missing",
+        "ch01.optimal_logit": "missing",
         "ch01.dcgan_up_block": "missing",
         "ch01.train_step": "missing",
     }
@@ -188,7 +191,7 @@ def test_unsolved_submission(graded):
 def test_crashing_and_cheating_submission(graded):
     rows = graded["rows"]
     assert verdicts(graded, "crash_and_cheat") == {
-        "ch01.optimal_d": "passed",  # a failing cell above does not stop the run
+        "ch01.optimal_logit": "passed",  # a failing cell above does not stop the run
         "ch01.d_loss": "failed",  # `check = lambda *a: True` earns nothing
         "ch01.g_loss_nonsaturating": "missing",
         "ch01.dcgan_up_block": "failed",
@@ -241,7 +244,7 @@ def test_hanging_submission(tmp_path):
     sub = grade_notebook(path, cell_timeout=2, check_timeout=3)
     got = {r.exercise: r for r in sub.rows}
     assert {eid: r.verdict for eid, r in got.items()} == {
-        "ch01.optimal_d": "passed",
+        "ch01.optimal_logit": "passed",
         "ch01.d_loss": "timeout",  # the answer itself hangs
         "ch01.g_loss_nonsaturating": "passed",  # after the cell that hung
         "ch01.dcgan_up_block": "error",  # the answer kills the checking process
@@ -376,7 +379,7 @@ def test_predictions_do_not_count_in_the_score(tmp_path):
     sub = grading.SubmissionGrade("s.ipynb")
     sub.rows = [
         grading.GradeRow("s.ipynb", "ch01.d_loss", "passed", "correct."),
-        grading.GradeRow("s.ipynb", "ch01.optimal_d", "failed", "wrong."),
+        grading.GradeRow("s.ipynb", "ch01.optimal_logit", "failed", "wrong."),
         grading.GradeRow("s.ipynb", PID, "predicted", "(b) x.", kind="prediction"),
     ]
     assert sub.score == 1

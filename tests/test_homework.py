@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -21,7 +22,7 @@ from gancourse.homework._steps import same_params
 CH01 = {
     "ch01.d_loss",
     "ch01.g_loss_nonsaturating",
-    "ch01.optimal_d",
+    "ch01.optimal_logit",
     "ch01.dcgan_up_block",
     "ch01.train_step",
 }
@@ -207,7 +208,96 @@ def test_g_loss_rejects_wrong_answers(name):
 
 
 # ---------------------------------------------------------------------------
-# ch01.optimal_d: p_data / (p_data + p_g)
+# ch01.optimal_logit: log N(x; mu_data, s^2) - log N(x; mu_g, s^2)
+# ---------------------------------------------------------------------------
+def test_optimal_logit_by_hand():
+    ref = EXERCISES["ch01.optimal_logit"].reference
+    # mu_data = 0, mu_g = 2, sigma = 1: ((x - 2)^2 - x^2) / 2 = 2 - 2x
+    x = torch.tensor([-1.0, 0.0, 1.0, 3.0])
+    assert torch.allclose(ref(x, 0.0, 2.0, 1.0), torch.tensor([4.0, 2.0, 0.0, -4.0]))
+    # against SciPy's log densities (independent), sigma != 1
+    from scipy.stats import norm
+
+    xs = torch.linspace(-3, 3, 7, dtype=torch.float64)
+    want = norm.logpdf(xs.numpy(), 0.5, 0.8) - norm.logpdf(xs.numpy(), -1.0, 0.8)
+    assert np.allclose(ref(xs, 0.5, -1.0, 0.8).numpy(), want)
+
+
+def ol_expanded(x, mu_data, mu_g, sigma):
+    return (mu_data - mu_g) / sigma**2 * (x - (mu_data + mu_g) / 2)
+
+
+def ol_distributions(x, mu_data, mu_g, sigma):
+    p = torch.distributions.Normal(mu_data, sigma)
+    q = torch.distributions.Normal(mu_g, sigma)
+    return p.log_prob(x) - q.log_prob(x)
+
+
+def ol_logit_of_log_probs(x, mu_data, mu_g, sigma):
+    lp = -((x - mu_data) ** 2) / (2 * sigma**2) - math.log(sigma)
+    lq = -((x - mu_g) ** 2) / (2 * sigma**2) - math.log(sigma)
+    log_d = lp - torch.logaddexp(lp, lq)  # log D*, computed stably
+    log_1md = lq - torch.logaddexp(lp, lq)  # log (1 - D*)
+    return log_d - log_1md
+
+
+@pytest.mark.parametrize("fn", [ol_expanded, ol_distributions, ol_logit_of_log_probs])
+def test_optimal_logit_accepts_correct_answers(fn):
+    assert_pass("ch01.optimal_logit", fn)
+
+
+def _pdf(x, m, s):
+    return torch.exp(-((x - m) ** 2) / (2 * s**2)) / (s * math.sqrt(2 * math.pi))
+
+
+OL_WRONG = {
+    "sign flipped": (
+        lambda x, a, b, s: ((x - a) ** 2 - (x - b) ** 2) / (2 * s**2),
+        ["sign"],
+    ),
+    "sigma missing": (
+        lambda x, a, b, s: ((x - b) ** 2 - (x - a) ** 2) / 2,
+        ["sigma = 1"],
+    ),
+    "half missing": (
+        lambda x, a, b, s: ((x - b) ** 2 - (x - a) ** 2) / s**2,
+        ["twice"],
+    ),
+    "sigma not squared": (
+        lambda x, a, b, s: ((x - b) ** 2 - (x - a) ** 2) / (2 * s),
+        ["2 sigma"],
+    ),
+    "the probability": (
+        lambda x, a, b, s: _pdf(x, a, s) / (_pdf(x, a, s) + _pdf(x, b, s)),
+        ["probability"],
+    ),
+    "densities divided": (
+        lambda x, a, b, s: torch.log(_pdf(x, a, s) / _pdf(x, b, s)),
+        ["NaN or Inf", "log densities"],
+    ),
+    "reduced": (
+        lambda x, a, b, s: (((x - b) ** 2 - (x - a) ** 2) / (2 * s**2)).sum(),
+        ["shape"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(OL_WRONG))
+def test_optimal_logit_rejects_wrong_answers(name):
+    fn, words = OL_WRONG[name]
+    assert_fail("ch01.optimal_logit", fn, *words)
+
+
+def test_optimal_d_is_retired_but_still_checks(capsys):
+    from gancourse.homework import RETIRED
+
+    assert "ch01.optimal_d" not in EXERCISES and "ch01.optimal_d" in RETIRED
+    assert check("ch01.optimal_d", lambda p, q: p / (p + q))
+    assert "retired" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------
+# ch01.optimal_d (retired): p_data / (p_data + p_g)
 # ---------------------------------------------------------------------------
 def opt_direct(p_data, p_g):
     return p_data / (p_data + p_g)

@@ -20,11 +20,11 @@ import torch.nn.functional as F
 from _helpers import assert_fail, assert_one_line_verdicts, assert_pass, run
 from torch import nn
 
-from gancourse.homework import EXERCISES, Failure, ch02, check, show_solution
+from gancourse.homework import EXERCISES, RETIRED, Failure, ch02, check, show_solution
 from gancourse.homework._steps import same_params
 
 CH02 = {
-    "ch02.critic_loss",
+    "ch02.linear_critic",
     "ch02.gradient_penalty",
     "ch02.clip_weights_",
     "ch02.wasserstein_1d",
@@ -42,10 +42,77 @@ def test_reference_passes(eid):
 
 
 # ---------------------------------------------------------------------------
+# ch02.critic_loss is retired: still checked, no longer listed
+# ---------------------------------------------------------------------------
+def test_critic_loss_is_retired_but_still_checks(capsys):
+    assert "ch02.critic_loss" not in EXERCISES
+    assert "ch02.critic_loss" in RETIRED
+    res = check("ch02.critic_loss", lambda r, f: f.mean() - r.mean())
+    out = capsys.readouterr().out
+    assert res and "retired" in out and "ch02.linear_critic" in out
+    assert not check("ch02.critic_loss", lambda r, f: r.mean() - f.mean())
+
+
+# ---------------------------------------------------------------------------
+# ch02.linear_critic: ||mean(x_real) - mean(x_fake)||_2
+# ---------------------------------------------------------------------------
+def test_linear_critic_by_hand():
+    ref = EXERCISES["ch02.linear_critic"].reference
+    r = torch.tensor([[0.0, 0.0], [2.0, 0.0]])  # mean (1, 0)
+    f = torch.tensor([[1.0, 4.0], [1.0, 4.0], [1.0, 4.0]])  # mean (1, 4)
+    assert float(ref(r, f)) == pytest.approx(4.0)
+    # a translate by t: the bound is |t|, and so is W1 (SciPy, independent)
+    a = np.random.default_rng(0).normal(size=500)
+    assert float(ref(torch.tensor(a)[:, None], torch.tensor(a + 1.5)[:, None])) == (
+        pytest.approx(scipy.stats.wasserstein_distance(a, a + 1.5))
+    )
+
+
+def lc_norm(r, f):
+    return (r.mean(0) - f.mean(0)).norm()
+
+
+def lc_sqrt(r, f):
+    d = r.mean(dim=0) - f.mean(dim=0)
+    return torch.sqrt(torch.sum(d * d))
+
+
+def lc_best_w(r, f):  # evaluate the critic at the maximising w
+    d = r.mean(0) - f.mean(0)
+    w = d / d.norm()
+    return (r @ w).mean() - (f @ w).mean()
+
+
+@pytest.mark.parametrize("fn", [lc_norm, lc_sqrt, lc_best_w])
+def test_linear_critic_accepts_correct_answers(fn):
+    assert_pass("ch02.linear_critic", fn)
+
+
+LC_WRONG = {
+    "L1 norm": (lambda r, f: (r.mean(0) - f.mean(0)).abs().sum(), ["L1"]),
+    "squared norm": (lambda r, f: ((r.mean(0) - f.mean(0)) ** 2).sum(), ["squared"]),
+    "features averaged": (lambda r, f: (r.mean(1) - f.mean(1)).norm(), ["dim 1"]),
+    "norms subtracted": (
+        lambda r, f: (r.mean(0).norm() - f.mean(0).norm()).abs(),
+        ["difference of the norms"],
+    ),
+    "paired distances": (lambda r, f: (r - f).norm(dim=1).mean(), ["pairs"]),
+    "scalar means": (lambda r, f: (r.mean() - f.mean()).abs(), ["wrong"]),
+    "numpy": (lambda r, f: float(np.linalg.norm(r.mean(0) - f.mean(0))), ["float"]),
+}
+
+
+@pytest.mark.parametrize("name", list(LC_WRONG))
+def test_linear_critic_rejects_wrong_answers(name):
+    fn, words = LC_WRONG[name]
+    assert_fail("ch02.linear_critic", fn, *words)
+
+
+# ---------------------------------------------------------------------------
 # ch02.critic_loss: E[D(fake)] - E[D(real)]
 # ---------------------------------------------------------------------------
 def test_critic_loss_reference_by_hand():
-    ref = EXERCISES["ch02.critic_loss"].reference
+    ref = RETIRED["ch02.critic_loss"].reference
     r = torch.tensor([1.0, 3.0], requires_grad=True)
     f = torch.tensor([[0.5], [-0.5], [2.0]], requires_grad=True)
     loss = ref(r, f)
@@ -820,7 +887,7 @@ def test_w1_first_case_separates_the_mistakes():
 @pytest.mark.parametrize(
     "eid, right, wrong, words",
     [
-        ("ch02.critic_loss", cl_negated, CL_WRONG["sign flipped"][0], ["sign"]),
+        ("ch02.linear_critic", lc_norm, LC_WRONG["L1 norm"][0], ["L1", "Hint:"]),
         (
             "ch02.gradient_penalty",
             gp_rand,

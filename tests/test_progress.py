@@ -99,12 +99,14 @@ def test_off_records_nothing(prog, monkeypatch):
 def test_statuses_aggregate_per_chapter(prog):
     check("ch01.d_loss", right_d_loss, verbose=False)  # done
     check("ch01.g_loss_nonsaturating", stub, verbose=False)  # stub: not started
-    check("ch01.optimal_d", lambda p, q: p / q, verbose=False)  # tried
-    check("ch01.optimal_d", lambda p, q: p / q, verbose=False)
+    wrong_logit = lambda x, a, b, s: (x - a) ** 2 - (x - b) ** 2  # noqa: E731
+    check("ch01.optimal_logit", wrong_logit, verbose=False)  # tried
+    check("ch01.optimal_logit", wrong_logit, verbose=False)
+    check("ch01.optimal_d", lambda p, q: p / (p + q), verbose=False)  # retired
     rows = {r.chapter: r for r in tracking.chapter_progress()}
     ch01 = rows["ch01"]
     assert ch01.done == ["ch01.d_loss"]
-    assert ch01.tried == [("ch01.optimal_d", "failed", 2)]
+    assert ch01.tried == [("ch01.optimal_logit", "failed", 2)]  # no retired id
     assert set(ch01.not_started) == {
         "ch01.dcgan_up_block",
         "ch01.g_loss_nonsaturating",
@@ -144,7 +146,7 @@ def test_unwritable_file_warns_once(prog):
 
 def test_progress_command_prints_the_table(prog, capsys):
     check("ch01.d_loss", right_d_loss, verbose=False)
-    check("ch02.critic_loss", lambda r, f: r.mean() - f.mean(), verbose=False)
+    check("ch02.linear_critic", lambda r, f: r.mean() - f.mean(), verbose=False)
     assert cli.main(["progress"]) == 0
     out = capsys.readouterr().out
     assert str(prog) in out
@@ -154,7 +156,7 @@ def test_progress_command_prints_the_table(prog, capsys):
     assert ch01.split() == ["ch01", f"1/{n}", "0", f"{n - 1}"]
     ch02 = next(line for line in lines if line.startswith("ch02 "))
     assert ch02.split()[2] == "1"  # one tried
-    assert "critic_loss (failed, 1 attempt)" in out
+    assert "linear_critic (failed, 1 attempt)" in out
     assert "d_loss" in out.split("ch01:")[1].split("ch02:")[0]
     total = next(line for line in lines if line.startswith("total"))
     assert total.split()[1] == f"1/{len(ALL_IDS)}"

@@ -80,6 +80,9 @@ class Exercise:
             or returns normally when ``fn`` is correct.
         solution: objects whose source ``show_solution`` prints (defaults to
             ``(reference,)``); helpers first, the answer last.
+        retired: empty for a current exercise; for a retired one, why and what
+            replaced it. A retired exercise still checks (old notebooks keep
+            working) but is not listed, counted in progress or graded.
     """
 
     id: str
@@ -87,6 +90,7 @@ class Exercise:
     reference: Callable[..., Any]
     check_fn: Callable[[Callable[..., Any]], None]
     solution: tuple[Any, ...] = ()
+    retired: str = ""
 
     def solution_objects(self) -> tuple[Any, ...]:
         return self.solution or (self.reference,)

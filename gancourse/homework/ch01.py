@@ -41,7 +41,14 @@ from gancourse.homework._steps import STEP_ERRORS, StepCheck, init_networks
 from gancourse.homework.predictions import Prediction
 from gancourse.nn import blocks
 
-__all__ = ["EXERCISES", "PREDICTIONS", "optimal_d", "train_step"]
+__all__ = [
+    "EXERCISES",
+    "PREDICTIONS",
+    "RETIRED",
+    "optimal_d",
+    "optimal_logit",
+    "train_step",
+]
 
 
 def _flat(x: Tensor) -> Tensor:
@@ -315,6 +322,151 @@ def check_optimal_d(fn: Callable[..., Any]) -> None:
                 "D*(x) = p_data(x) / (p_data(x) + p_g(x)), elementwise "
                 "(Goodfellow et al. 2014, Proposition 1).",
                 atol=1e-6,
+            )
+
+
+# ---------------------------------------------------------------------------
+# ch01.optimal_logit (replaces ch01.optimal_d, which copied the formula above it)
+# ---------------------------------------------------------------------------
+def optimal_logit(x: Tensor, mu_data: float, mu_g: float, sigma: float) -> Tensor:
+    """The logit of the optimal discriminator between two 1-D Gaussians.
+
+    With ``p_data = N(mu_data, sigma^2)`` and ``p_g = N(mu_g, sigma^2)``,
+    ``D*(x) = p_data / (p_data + p_g)`` (Goodfellow et al. 2014, Prop. 1), so its
+    logit is ``log D* - log(1 - D*) = log p_data(x) - log p_g(x)``. The normalising
+    constants cancel, leaving
+
+        ``((x - mu_g)^2 - (x - mu_data)^2) / (2 sigma^2)``,
+
+    a *linear* function of ``x``: between two Gaussians of equal variance the
+    optimal discriminator is a logistic regression.
+
+    Args:
+        x: points, any shape.
+        mu_data, mu_g: the two means (Python floats).
+        sigma: their common standard deviation, ``> 0``.
+
+    Returns:
+        Tensor of the shape of ``x``, finite wherever ``x`` is (no densities are
+        formed, so ``|x| = 100`` is as easy as ``x = 0``).
+    """
+    return ((x - mu_g) ** 2 - (x - mu_data) ** 2) / (2 * sigma**2)
+
+
+def _gauss(x: Tensor, mu: float, sigma: float) -> Tensor:
+    return torch.exp(-((x - mu) ** 2) / (2 * sigma**2)) / (
+        sigma * (2 * torch.pi) ** 0.5
+    )
+
+
+_LOGIT_MISTAKES = (
+    Mistake(
+        lambda x, md, mg, s: ((x - md) ** 2 - (x - mg) ** 2) / (2 * s**2),
+        "the sign is flipped: this is log p_g(x) - log p_data(x), the logit of "
+        "'x is fake'",
+        "D's logit is positive where the data is more likely: log p_data - log p_g.",
+    ),
+    Mistake(
+        lambda x, md, mg, s: ((x - mg) ** 2 - (x - md) ** 2) / 2,
+        "this matches only when sigma = 1: the variance is missing",
+        "each Gaussian's log density is -(x - mu)^2 / (2 sigma^2) + const.",
+    ),
+    Mistake(
+        lambda x, md, mg, s: ((x - mg) ** 2 - (x - md) ** 2) / s**2,
+        "this is twice the logit: the 1/2 of the Gaussian exponent is missing",
+        "log N(x; mu, sigma^2) = -(x - mu)^2 / (2 sigma^2) + const.",
+    ),
+    Mistake(
+        lambda x, md, mg, s: ((x - mg) ** 2 - (x - md) ** 2) / (2 * s),
+        "this divides by 2 sigma, not 2 sigma^2",
+        "the exponent of a Gaussian is -(x - mu)^2 / (2 sigma^2): sigma squared.",
+    ),
+    Mistake(
+        lambda x, md, mg, s: _gauss(x, md, s) / (_gauss(x, md, s) + _gauss(x, mg, s)),
+        "this is D*(x) itself, a probability; the task asks for its logit",
+        "the logit is log D* - log(1 - D*) = log p_data(x) - log p_g(x).",
+    ),
+    Mistake(
+        lambda x, md, mg, s: torch.log(
+            _gauss(x, md, s) / (_gauss(x, md, s) + _gauss(x, mg, s))
+        ),
+        "this is log D*(x), not the logit log D* - log(1 - D*)",
+        "subtract log(1 - D*): the logit of D* is log p_data(x) - log p_g(x).",
+    ),
+)
+
+
+def _logit_point_cases() -> list[tuple[str, Tensor, float, float, float]]:
+    gen = torch.Generator().manual_seed(11)
+    return [
+        (
+            "x of shape (10,), mu_data=0, mu_g=2, sigma=1",
+            torch.randn(10, generator=gen),
+            0.0,
+            2.0,
+            1.0,
+        ),
+        (
+            "x of shape (3, 4), mu_data=1.5, mu_g=-0.5, sigma=0.7",
+            2 * torch.randn(3, 4, generator=gen),
+            1.5,
+            -0.5,
+            0.7,
+        ),
+        (
+            "x of shape (6,), mu_data=-1, mu_g=3, sigma=2.5",
+            4 * torch.randn(6, generator=gen),
+            -1.0,
+            3.0,
+            2.5,
+        ),
+        (
+            "x far in the tails (|x| up to 100), mu_data=0, mu_g=1, sigma=1",
+            torch.tensor([-100.0, -40.0, -10.0, 0.5, 10.0, 40.0, 100.0]),
+            0.0,
+            1.0,
+            1.0,
+        ),
+    ]
+
+
+def check_optimal_logit(fn: Callable[..., Any]) -> None:
+    """``fn(x, mu_data, mu_g, sigma)`` must be ``log p_data(x) - log p_g(x)``."""
+    for name, x, md, mg, s in _logit_point_cases():
+        x_in = x.clone()
+        try:
+            out = call_learner(fn, x_in, md, mg, s)
+        except Failure as exc:
+            raise Failure(f"on {name}, {exc.message}", exc.hint) from None
+        if not torch.equal(x_in, x):
+            raise Failure(
+                "your function modified x in place",
+                "compute a new tensor instead of x -= ... or x.pow_(...).",
+            )
+        what = f"the logit for {name}"
+        out = expect_tensor(out)
+        expect_shape(
+            out, tuple(x.shape), what, "one logit per point: no .mean() or .sum()."
+        )
+        want = optimal_logit(x, md, mg, s)
+        if not bool(torch.isfinite(out).all()):
+            raise Failure(
+                f"{what} contains NaN or Inf",
+                "the densities underflow to 0 far in the tails, so their ratio or "
+                "log is 0/0 or log 0: work with log densities, where the "
+                "normalising constants cancel and only (x - mu)^2 terms remain.",
+            )
+        if not torch.allclose(out.to(want.dtype), want, rtol=1e-4, atol=1e-4):
+            mistake = diagnose(out, (x, md, mg, s), _LOGIT_MISTAKES)
+            if mistake is not None:
+                raise Failure(f"on {name}, {mistake.message}", mistake.hint)
+            expect_close(
+                out,
+                want,
+                what,
+                "logit D*(x) = log p_data(x) - log p_g(x); write out the two "
+                "Gaussian log densities and simplify.",
+                atol=1e-4,
             )
 
 
@@ -784,10 +936,11 @@ EXERCISES = {
             solution=(losses._flat, losses.g_nonsaturating),
         ),
         Exercise(
-            id="ch01.optimal_d",
-            signature="optimal_d(p_data, p_g) -> tensor of the same shape",
-            reference=optimal_d,
-            check_fn=check_optimal_d,
+            id="ch01.optimal_logit",
+            signature="optimal_logit(x, mu_data, mu_g, sigma) -> tensor of the "
+            "shape of x",
+            reference=optimal_logit,
+            check_fn=check_optimal_logit,
         ),
         Exercise(
             id="ch01.dcgan_up_block",
@@ -807,6 +960,22 @@ EXERCISES = {
                 losses.g_nonsaturating,
                 train_step,
             ),
+        ),
+    )
+}
+
+# Retired exercises: still checked for old notebooks, no longer listed, counted or
+# graded. ``check`` says what replaced them.
+RETIRED = {
+    ex.id: ex
+    for ex in (
+        Exercise(
+            id="ch01.optimal_d",
+            signature="optimal_d(p_data, p_g) -> tensor of the same shape",
+            reference=optimal_d,
+            check_fn=check_optimal_d,
+            retired="it copied the formula printed just above it; "
+            "ch01.optimal_logit asks you to derive D* for two Gaussians instead",
         ),
     )
 }

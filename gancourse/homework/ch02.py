@@ -54,9 +54,9 @@ from gancourse.homework._checker import (
 )
 from gancourse.homework._steps import STEP_ERRORS, StepCheck, init_networks
 from gancourse.homework.predictions import Prediction
-from gancourse.metrics.distances import wasserstein_1d
+from gancourse.metrics.distances import linear_critic_bound, wasserstein_1d
 
-__all__ = ["EXERCISES", "PREDICTIONS", "gradient_penalty", "train_step"]
+__all__ = ["EXERCISES", "PREDICTIONS", "RETIRED", "gradient_penalty", "train_step"]
 
 
 def _call(
@@ -207,6 +207,118 @@ def check_critic_loss(fn: Callable[..., Any]) -> None:
         "scores_fake.mean() - scores_real.mean() (Arjovsky et al. 2017, "
         "Algorithm 1), on the raw scores.",
     )
+
+
+# ---------------------------------------------------------------------------
+# ch02.linear_critic (replaces ch02.critic_loss, which copied the formula above it)
+# ---------------------------------------------------------------------------
+def _norm(v: Tensor) -> Tensor:
+    return torch.linalg.vector_norm(v)
+
+
+_LINEAR_MISTAKES = (
+    Mistake(
+        lambda r, f: (r.mean(0) - f.mean(0)).sum(),
+        "this is w^T (mu_real - mu_fake) for w = (1, ..., 1): a fixed direction, "
+        "and ||w|| = sqrt(D), so the critic is not 1-Lipschitz",
+        "choose the best w with ||w||_2 <= 1: by Cauchy-Schwarz it points along "
+        "mu_real - mu_fake.",
+    ),
+    Mistake(
+        lambda r, f: (r.mean(0) - f.mean(0)).abs().sum(),
+        "this is the L1 norm of the mean difference: it is the answer for "
+        "critics with max_k |w_k| <= 1, which can be steeper than 1",
+        "the 1-Lipschitz condition in the Euclidean norm is ||w||_2 <= 1; the "
+        "best value is the Euclidean norm of mu_real - mu_fake.",
+    ),
+    Mistake(
+        lambda r, f: ((r.mean(0) - f.mean(0)) ** 2).sum(),
+        "this is the squared norm of the mean difference",
+        "the critic's value w^T (mu_real - mu_fake) is linear in the means; at the "
+        "best unit w it is the norm itself, not its square.",
+    ),
+    Mistake(
+        lambda r, f: _norm(r.mean(1) - f.mean(1)),
+        "this averages over the features (dim 1), not over the samples",
+        "E[f(x)] averages over samples: mean over dim 0 gives one mean vector "
+        "(D,) per set.",
+    ),
+    Mistake(
+        lambda r, f: (_norm(r.mean(0)) - _norm(f.mean(0))).abs(),
+        "this is the difference of the norms of the means, not the norm of their "
+        "difference",
+        "the objective is w^T mu_real - w^T mu_fake = w^T (mu_real - mu_fake): "
+        "subtract the means first.",
+    ),
+    Mistake(
+        lambda r, f: torch.linalg.vector_norm(r - f, dim=1).mean(),
+        "this pairs x_real[i] with x_fake[i] and averages the distances: that is "
+        "the cost of one transport plan, an upper bound on W1, not a critic's "
+        "value",
+        "a critic compares the two sets only through E[f(x_real)] - E[f(x_fake)]; "
+        "for a linear f that depends only on the two means.",
+    ),
+)
+
+
+def _linear_cases() -> list[Case]:
+    gen = torch.Generator().manual_seed(21)
+
+    def randn(*shape: int) -> Tensor:
+        return torch.randn(*shape, generator=gen, dtype=torch.float64)
+
+    return [
+        Case(
+            "(N, D) = (40, 3) and (40, 3), shifted means",
+            (
+                randn(40, 3) + torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64),
+                randn(40, 3),
+            ),
+        ),
+        Case(
+            "(N, D) = (30, 5) and (12, 5), different sizes",
+            (randn(30, 5) * 2 + 1, randn(12, 5) - 0.5),
+            hint="the two sets may differ in size: average each over its own "
+            "samples (dim 0).",
+        ),
+        Case(
+            "1-D samples as (N, 1) = (25, 1) and (25, 1)",
+            (randn(25, 1) + 3.0, randn(25, 1) * 0.5),
+        ),
+        Case(
+            "float32 samples (64, 2) and (64, 2)",
+            ((randn(64, 2) + 1).float(), randn(64, 2).float()),
+        ),
+    ]
+
+
+def check_linear_critic(fn: Callable[..., Any]) -> None:
+    """``fn(x_real, x_fake)`` must be ``||mean(x_real) - mean(x_fake)||_2``."""
+    for case in _linear_cases():
+        r, f = case.args
+        r_in, f_in = r.clone(), f.clone()
+        out = _call(fn, (r_in, f_in), case.name, case.hint)
+        if not (torch.equal(r_in, r) and torch.equal(f_in, f)):
+            raise Failure(
+                "your function modified its inputs in place",
+                "compute new tensors (x_real.mean(0) - ...) instead of x_real -= ... .",
+            )
+        what = f"the bound on {case.name}"
+        out = expect_tensor(out)
+        expect_shape(out, (), what)
+        expect_finite(out, what)
+        want = linear_critic_bound(r, f)
+        if not torch.allclose(out.to(want.dtype), want, rtol=1e-4, atol=1e-5):
+            mistake = diagnose(out.to(want.dtype), (r, f), _LINEAR_MISTAKES)
+            if mistake is not None:
+                raise Failure(f"on {case.name}, {mistake.message}", mistake.hint)
+            expect_close(
+                out.to(want.dtype),
+                want,
+                what,
+                "maximise w^T (mu_real - mu_fake) over ||w||_2 <= 1 "
+                "(Cauchy-Schwarz): the answer is ||mu_real - mu_fake||_2.",
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -1419,11 +1531,11 @@ EXERCISES = {
     ex.id: ex
     for ex in (
         Exercise(
-            id="ch02.critic_loss",
-            signature="critic_loss(scores_real, scores_fake) -> scalar tensor",
-            reference=losses.d_wasserstein,
-            check_fn=check_critic_loss,
-            solution=(losses._flat, losses.d_wasserstein),
+            id="ch02.linear_critic",
+            signature="linear_critic(x_real, x_fake) -> scalar tensor, x_real (N, D) "
+            "and x_fake (M, D)",
+            reference=linear_critic_bound,
+            check_fn=check_linear_critic,
         ),
         Exercise(
             id="ch02.gradient_penalty",
@@ -1460,6 +1572,24 @@ EXERCISES = {
                 losses.g_wasserstein,
                 train_step,
             ),
+        ),
+    )
+}
+
+# Retired exercises: still checked for old notebooks, no longer listed, counted or
+# graded. ``check`` says what replaced them.
+RETIRED = {
+    ex.id: ex
+    for ex in (
+        Exercise(
+            id="ch02.critic_loss",
+            signature="critic_loss(scores_real, scores_fake) -> scalar tensor",
+            reference=losses.d_wasserstein,
+            check_fn=check_critic_loss,
+            solution=(losses._flat, losses.d_wasserstein),
+            retired="it copied the formula printed just above it; the critic's "
+            "loss is now written inside ch02.train_step, and ch02.linear_critic "
+            "asks what a restricted critic can measure",
         ),
     )
 }

@@ -10,7 +10,11 @@
 - :mod:`.evaluate` — image sources, batched extraction, FID from statistics.
 """
 
-from gancourse.metrics.distances import js_divergence, wasserstein_1d
+from gancourse.metrics.distances import (
+    js_divergence,
+    linear_critic_bound,
+    wasserstein_1d,
+)
 from gancourse.metrics.evaluate import (
     EXTRACTORS,
     FolderImages,
@@ -55,6 +59,7 @@ __all__ = [
     "get_extractor",
     "inception_score",
     "js_divergence",
+    "linear_critic_bound",
     "kid",
     "load_stats",
     "mmd2_unbiased",
