@@ -8,6 +8,7 @@
 - :mod:`.lenet` — small classifiers for 28×28 data (domain FID, classifier IS).
 - :mod:`.resize` — TF1-bilinear and clean (antialiased) resizing to 299.
 - :mod:`.evaluate` — image sources, batched extraction, FID from statistics.
+- :mod:`.translation` — paired translation: L1, PSNR, SSIM, a generator on a test split.
 """
 
 from gancourse.metrics.distances import js_divergence, wasserstein_1d
@@ -37,6 +38,14 @@ from gancourse.metrics.stats import (
     save_stats,
     stats_from_features,
 )
+from gancourse.metrics.translation import (
+    evaluate_translation,
+    l1,
+    psnr,
+    ssim,
+    translation_means,
+    translation_scores,
+)
 
 __all__ = [
     "EXTRACTORS",
@@ -48,6 +57,7 @@ __all__ = [
     "MetricInputError",
     "RunningStats",
     "dataset_images",
+    "evaluate_translation",
     "extract_features",
     "feature_stats",
     "fid_from_stats",
@@ -56,11 +66,16 @@ __all__ = [
     "inception_score",
     "js_divergence",
     "kid",
+    "l1",
     "load_stats",
     "mmd2_unbiased",
     "precision_recall",
     "probs_from_logits",
+    "psnr",
     "save_stats",
+    "ssim",
     "stats_from_features",
+    "translation_means",
+    "translation_scores",
     "wasserstein_1d",
 ]
