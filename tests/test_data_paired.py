@@ -521,3 +521,19 @@ def test_edges2shoes_is_registered_with_its_direction():
     assert info["direction"] == "AtoB" and info["url"].endswith("edges2shoes.tar.gz")
     assert DATASETS["facades"]["direction"] == "BtoA"
     assert set(info["sizes"]) == {"train", "val"}
+
+
+@needs_fashion
+@needs_skimage
+def test_fid_reference_images_of_a_paired_dataset_are_its_targets(
+    footwear_root, monkeypatch
+):
+    from gancourse.metrics import dataset_images
+
+    monkeypatch.setenv("GANCOURSE_DATA", str(footwear_root))
+    ds = load_paired("edges2footwear", "test")
+    X = dataset_images("edges2footwear:test")
+    assert X.shape == (3000, 1, 32, 32) and torch.equal(X, ds[:]["x"])
+    sub = dataset_images("edges2footwear:test", n=50, seed=3)
+    idx = np.random.default_rng(3).permutation(3000)[:50]
+    assert torch.equal(sub, ds[torch.from_numpy(idx)]["x"])
