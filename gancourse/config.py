@@ -52,7 +52,8 @@ class DataConfig:
 
     Attributes:
         name: ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"``, ``"ring8"``, the
-            paired ``"edges2footwear"``, ``"facades"``, ``"edges2shoes"``, or a
+            paired ``"edges2footwear"``, ``"photo-sr4"``, ``"facades"``,
+            ``"edges2shoes"``, or a
             folder of the user's images: ``"folder"`` (class = sub-folder),
             ``"paired"`` (Pix2Pix layout, A|B side by side) or ``"unpaired"``
             (CycleGAN layout); see :func:`gancourse.data.source.build_source`.

@@ -122,6 +122,7 @@ def test_registry_describes_every_dataset():
         "cifar10",
         "ring8",
         "edges2footwear",
+        "photo-sr4",
         "facades",
         "edges2shoes",
     }

@@ -237,6 +237,7 @@ def test_tensor_registry_covers_every_named_tensor_dataset():
         "cifar10",
         "ring8",
         "edges2footwear",
+        "photo-sr4",
     }
     assert set(DATASETS) == set(TENSOR_DATASETS) | {"facades", "edges2shoes"}
     x = named_tensors("ring8", "test")[0]["x"]
@@ -537,3 +538,60 @@ def test_fid_reference_images_of_a_paired_dataset_are_its_targets(
     sub = dataset_images("edges2footwear:test", n=50, seed=3)
     idx = np.random.default_rng(3).permutation(3000)[:50]
     assert torch.equal(sub, ds[torch.from_numpy(idx)]["x"])
+
+
+# ---------------------------------------------------------------- photo-sr4
+
+
+def bicubic_down_up(crop: np.ndarray) -> np.ndarray:
+    img = Image.fromarray(crop)
+    small = img.resize((16, 16), Image.BICUBIC)
+    return np.asarray(small.resize((64, 64), Image.BICUBIC))
+
+
+@needs_skimage
+def test_photo_sr4_test_split_is_crops_of_coffee_and_their_x4_degradation():
+    from skimage import data
+
+    from gancourse.data.photo_pairs import PHOTOS
+
+    photo = Image.fromarray(data.coffee())  # 600x400 -> longer side 512
+    photo = np.asarray(photo.resize((512, 341), Image.BICUBIC))
+    expected = []
+    for top in range(0, 341 - 64 + 1, 32):
+        for left in range(0, 512 - 64 + 1, 32):
+            crop = photo[top : top + 64, left : left + 64]
+            if crop.astype(np.float64).mean(-1).std() >= 8:
+                expected.append(crop)
+    ds = load_paired("photo-sr4", "test")
+    assert len(ds) == len(expected) == DATASETS["photo-sr4"]["sizes"]["test"]
+    x = ds.tensors["x"].permute(0, 2, 3, 1).numpy()
+    x_src = ds.tensors["x_src"].permute(0, 2, 3, 1).numpy()
+    assert np.array_equal(x, np.stack(expected))
+    assert all(np.array_equal(x_src[i], bicubic_down_up(x[i])) for i in range(len(x)))
+    assert (ds.tensors["y"] == PHOTOS.index("coffee")).all()
+    # the input lost the fine detail: less high-frequency energy than the target
+    lap = torch.tensor([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=torch.float32)
+
+    def energy(t):
+        g = t.float().mean(1, keepdim=True)
+        return torch.nn.functional.conv2d(g, lap[None, None]).pow(2).mean((1, 2, 3))
+
+    assert (energy(ds.tensors["x_src"]) < energy(ds.tensors["x"])).float().mean() > 0.95
+    item = ds[0]
+    assert (
+        item["x"].shape == (3, 64, 64) and -1 <= item["x"].min() < item["x"].max() <= 1
+    )
+
+
+@needs_skimage
+def test_photo_sr4_train_split_holds_other_photos_only():
+    ds = load_paired("photo-sr4", "train")
+    assert len(ds) == DATASETS["photo-sr4"]["sizes"]["train"]
+    assert set(ds.tensors["y"].tolist()) == {0, 1, 2, 3}  # not coffee (4)
+    grey = ds.tensors["x"].float().mean(1)
+    assert (grey.std((1, 2), correction=0) >= 8 - 1e-3).all()  # no flat crops
+    assert dataset_source("photo-sr4")["source"] == "generated"
+    src = build_source(DataConfig(name="photo-sr4", split="test"))
+    assert src.spec.keys == ("x_src", "x", "y")
+    assert src.spec.shapes["x_src"] == (3, 64, 64) and src.spec.n_classes == 5

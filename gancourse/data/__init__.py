@@ -12,7 +12,8 @@ live under :func:`data_root` (``$GANCOURSE_DATA`` or ``~/.cache/gancourse``);
 ``gancourse data prepare [--offline]`` fills it (:func:`prepare`).
 
 Paired data (Pix2Pix, chapter 4): :func:`load_paired` with ``"edges2footwear"``
-(offline, built from Fashion-MNIST), ``"facades"`` or ``"edges2shoes"`` (the
+(offline, built from Fashion-MNIST), ``"photo-sr4"`` (offline, x4 super-resolution
+crops of scikit-image's free photos), ``"facades"`` or ``"edges2shoes"`` (the
 Pix2Pix archives, downloaded); items ``{"x_src": input, "x": target(, "y")}``::
 
     test = load_paired("edges2footwear", "test")   # PairedTensors, 3,000 pairs

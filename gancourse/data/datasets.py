@@ -18,7 +18,8 @@ from, see :func:`dataset_source`. CIFAR-10 has no offline copy (see
 Paired datasets (chapter 4, Pix2Pix) yield dicts ``{"x_src", "x"(, "y")}`` and are
 read with :func:`gancourse.data.load_paired`, not :func:`load_dataset`:
 ``edges2footwear`` is built offline from Fashion-MNIST
-(:mod:`gancourse.data.paired`); ``facades`` and ``edges2shoes`` are the Pix2Pix
+(:mod:`gancourse.data.paired`), ``photo-sr4`` from scikit-image's photos
+(:mod:`gancourse.data.photo_pairs`); ``facades`` and ``edges2shoes`` are the Pix2Pix
 archives (Isola et al. 2017), downloaded into ``<root>/<name>/{train,val,test}``.
 """
 
@@ -98,6 +99,18 @@ DATASETS: dict[str, dict[str, Any]] = {
         "dataset-fashion-mnist offline) and cached as uint8, see "
         "gancourse.data.paired",
     },
+    "photo-sr4": {
+        "shape": (3, 64, 64),
+        "n_classes": 5,
+        "sizes": {"train": 2_359, "test": 135},
+        "folder": None,
+        "keys": ("x_src", "x", "y"),
+        "source": "x4 super-resolution pairs: 64x64 crops of the CC0 / public-domain "
+        "photos inside scikit-image (train: astronaut, hubble_deep_field, retina, "
+        "chelsea; test: coffee) and their bicubic 16x16 -> 64x64 copies (x_src); "
+        "y = the photo",
+        "offline": "generated from the scikit-image wheel, no files needed",
+    },
     "facades": {
         "shape": (3, 256, 256),
         "n_classes": None,
@@ -139,7 +152,7 @@ other counts is kept and the difference reported."""
 DOWNLOAD_ONLY = ("cifar10", "facades", "edges2shoes")
 """Datasets without an offline source: only a download provides them."""
 
-PAIRED = ("edges2footwear", "facades", "edges2shoes")
+PAIRED = ("edges2footwear", "photo-sr4", "facades", "edges2shoes")
 """Paired datasets (items ``x_src``, ``x``): read with ``load_paired``."""
 
 PIX2PIX_ARCHIVES = ("facades", "edges2shoes")
@@ -258,7 +271,7 @@ def dataset_source(name: str, root: str | Path | None = None) -> dict[str, Any]:
     present, no record) or ``"missing"``.
     """
     name = canonical_name(name)
-    if name == "ring8":
+    if DATASETS[name]["folder"] is None:  # ring8, photo-sr4: made on the fly
         return {"source": "generated", "description": DATASETS[name]["source"]}
     root = Path(root) if root is not None else data_root()
     marker = root / DATASETS[name]["folder"] / SOURCE_FILE

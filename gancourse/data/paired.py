@@ -53,6 +53,7 @@ from torch.utils.data import Dataset
 
 from gancourse.data.datasets import (
     DATASETS,
+    PAIRED,
     PIX2PIX_ARCHIVES,
     SOURCE_FILE,
     DataNotFoundError,
@@ -513,7 +514,8 @@ def load_paired(
     download: bool = True,
     **folder_options: Any,
 ) -> Dataset:
-    """A paired dataset by name: ``"edges2footwear"``, ``"facades"``, ``"edges2shoes"``.
+    """A paired dataset by name: ``"edges2footwear"``, ``"photo-sr4"``,
+    ``"facades"``, ``"edges2shoes"``.
 
     Args:
         name: dataset name; ``_`` and case are ignored.
@@ -528,7 +530,10 @@ def load_paired(
     Returns:
         ``edges2footwear``: a :class:`PairedTensors` (``ds[i]``, ``ds[:n]``) with
         ``x_src`` (edges, black on white), ``x`` (the grey image), both float32
-        ``(1, 32, 32)`` in ``[-1, 1]``, and ``y`` (5, 7 or 9). The archives: a
+        ``(1, 32, 32)`` in ``[-1, 1]``, and ``y`` (5, 7 or 9); ``photo-sr4``: a
+        :class:`PairedTensors` of ``x_src`` (bicubic x4 down and up), ``x`` (the
+        crop), float32 ``(3, 64, 64)``, and ``y`` (the photo, see
+        :mod:`gancourse.data.photo_pairs`). The archives: a
         :class:`~gancourse.data.folders.PairedFolderDataset` of ``x_src``, ``x``
         float32 ``(3, 256, 256)`` in ``[-1, 1]``.
 
@@ -536,14 +541,17 @@ def load_paired(
         ValueError: unknown or unpaired name, unknown split.
         DataNotFoundError: files missing and not obtainable; says what to run.
     """
+    from gancourse.data.tensors import TENSOR_DATASETS
+
     key = canonical_name(name)
-    if key == "edges2footwear":
+    if key in PAIRED and key in TENSOR_DATASETS:  # edges2footwear, photo-sr4
         if folder_options:
             raise TypeError(
-                f"edges2footwear takes no {', '.join(folder_options)} (its images "
-                "are 32x32; data.image_size resizes them for training)"
+                f"{key} takes no {', '.join(folder_options)} (its images have one "
+                "size; data.image_size resizes them for training)"
             )
-        tensors = edges2footwear_tensors(split, root, download)
+        check_split(key, split)
+        tensors = TENSOR_DATASETS[key](split, root, download)
         return PairedTensors(tensors, DATASETS[key]["n_classes"], key, split)
     if key in PIX2PIX_ARCHIVES:
         return pix2pix_folder(key, split, root, download, **folder_options)

@@ -27,6 +27,7 @@ from gancourse.data.datasets import (
     load_dataset,
 )
 from gancourse.data.paired import edges2footwear_tensors
+from gancourse.data.photo_pairs import photo_sr4_tensors
 
 TensorsFn = Callable[[str, "str | Path | None", bool], dict[str, Tensor]]
 
@@ -59,6 +60,7 @@ TENSOR_DATASETS: dict[str, TensorsFn] = {
     "cifar10": functools.partial(torchvision_tensors, "cifar10"),
     "ring8": ring8_tensors,
     "edges2footwear": edges2footwear_tensors,
+    "photo-sr4": photo_sr4_tensors,
 }
 """Name -> ``fn(split, root, download)`` returning the split's tensors."""
 
