@@ -19,7 +19,7 @@ Pix2Pix archives, downloaded); items ``{"x_src": input, "x": target(, "y")}``::
     test = load_paired("edges2footwear", "test")   # PairedTensors, 3,000 pairs
     batch = test[:8]    # x_src, x: (8, 1, 32, 32) in [-1, 1]; y: (8,)
 
-:data:`TENSOR_DATASETS` maps each name held as tensors to the function that
+``TENSOR_DATASETS`` maps each name held as tensors to the function that
 makes them: what ``data.name=<name>`` trains on.
 
 A user's own image folders (class folders, Pix2Pix pairs, CycleGAN domains) are

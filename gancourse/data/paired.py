@@ -2,11 +2,11 @@
 
 Items are dicts: ``x_src`` the input image, ``x`` the target, both float32
 ``(C, H, W)`` in ``[-1, 1]``, and for ``edges2footwear`` the class ``y``.
-:func:`load_paired` gives them by name:
+:func:`~gancourse.data.load_paired` gives them by name:
 
 * ``"edges2footwear"`` (offline): Fashion-MNIST's sandals, sneakers and ankle
   boots (classes 5, 7, 9; Xiao et al. 2017, MIT licence) and their edge maps, a
-  small stand-in for Pix2Pix's edges2shoes. Recipe (:data:`EDGES2FOOTWEAR_RECIPE`):
+  small stand-in for Pix2Pix's edges2shoes. Recipe (``EDGES2FOOTWEAR_RECIPE``):
 
   1. each 28x28 image is padded with 2 black pixels per side to 32x32 (the
      Fashion-MNIST background is black). Padding, not resizing: the target keeps
@@ -29,10 +29,11 @@ Items are dicts: ``x_src`` the input image, ``x`` the target, both float32
 * ``"facades"``, ``"edges2shoes"`` (download): the Pix2Pix archives (Isola et al.
   2017) at ``http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/<name>.tar.gz``,
   unpacked to ``<data root>/<name>/<split>/*.jpg`` (A | B side by side) and read
-  by :class:`~gancourse.data.folders.PairedFolderDataset`. facades: A = photo,
+  by :class:`~gancourse.data.PairedFolderDataset`. facades: A = photo,
   B = label map, the paper's task is labels -> photo (``direction="BtoA"``, as
   the reference ``scripts/train_pix2pix.sh``); edges2shoes: A = edges, B = photo
-  (``"AtoB"``). :func:`download_pix2pix` fetches, checks and unpacks them.
+  (``"AtoB"``). :func:`~gancourse.data.download_pix2pix` fetches, checks and
+  unpacks them.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ def build_edges2footwear(
     Returns:
         ``{"x_src": uint8 (M, 1, 32, 32), "x": uint8 (M, 1, 32, 32), "y": int64
         (M,)}``: the kept images in their order, padded by 2 (black), and their
-        edge maps (:func:`edge_map`, 0 = line, 255 = paper).
+        edge maps (:func:`~gancourse.data.edge_map`, 0 = line, 255 = paper).
     """
     images, labels = np.asarray(images), np.asarray(labels)
     keep = np.isin(labels, EDGES2FOOTWEAR_CLASSES)
@@ -205,7 +206,7 @@ def edges2footwear_arrays(
 
     Returns:
         ``{"x_src", "x": uint8 (N, 1, 32, 32), "y": int64 (N,)}`` (see
-        :func:`build_edges2footwear`).
+        ``build_edges2footwear``).
 
     Raises:
         DataNotFoundError: Fashion-MNIST missing (and not downloadable), or
@@ -268,7 +269,7 @@ def _record_build(root: Path, split: str, n: int, seconds: float) -> None:
 def edges2footwear_tensors(
     split: str = "train", root: str | Path | None = None, download: bool = True
 ) -> dict[str, Tensor]:
-    """:func:`edges2footwear_arrays` as tensors: uint8 images ``(N, 1, 32, 32)``
+    """``edges2footwear_arrays`` as tensors: uint8 images ``(N, 1, 32, 32)``
     (divide by 127.5 and subtract 1 for ``[-1, 1]``) and int64 labels ``(N,)``."""
     arrays = edges2footwear_arrays(split, root, download)
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
@@ -286,10 +287,9 @@ class PairedTensors(Dataset):
     ``ds[a:b]`` or ``ds[index_tensor]`` is a batch of them, ``(n, C, H, W)`` and
     ``(n,)``: ``ds[:8]`` is ready for a grid.
 
-    Attributes:
-        tensors: the stored tensors (uint8 images, int64 labels).
-        keys, shapes, n_classes, targets: as the folder datasets have them.
-        name, split: where the data came from.
+    ``tensors`` holds the stored tensors (uint8 images, int64 labels); ``keys``,
+    ``shapes``, ``n_classes`` and ``targets`` are as the folder datasets have
+    them; ``name`` and ``split`` say where the data came from.
     """
 
     def __init__(
@@ -366,7 +366,7 @@ def download_pix2pix(
 
     Steps: stream ``url`` (default ``DATASETS[name]["url"]``) into a scratch folder
     under ``root`` and hash it (SHA-256); extract it safely
-    (:func:`~gancourse.data.download.extract_tar`); check that it holds
+    (``gancourse.data.download.extract_tar``); check that it holds
     ``<name>/<split>/`` with images for every split of ``DATASETS[name]["sizes"]``
     and that the first image of each is two squares side by side; then replace
     ``<root>/<name>`` with it, delete the archive and write ``SOURCE.json`` (URL,
@@ -378,7 +378,7 @@ def download_pix2pix(
 
     Raises:
         DataNotFoundError: the download failed, the archive is damaged (an
-            :class:`~gancourse.data.download.ArchiveError`), or it lacks a split or
+            :class:`~gancourse.data.ArchiveError`), or it lacks a split or
             holds images that are not A | B pairs.
     """
     from gancourse.data.download import ArchiveError, download_file, extract_tar
@@ -469,7 +469,7 @@ def pix2pix_folder(
     log: Callable[[str], Any] = print,
 ):
     """A Pix2Pix archive's split as a
-    :class:`~gancourse.data.folders.PairedFolderDataset`, downloaded if missing
+    :class:`~gancourse.data.PairedFolderDataset`, downloaded if missing
     and ``download``.
 
     ``direction`` defaults to the paper's task (``DATASETS[name]["direction"]``:
@@ -525,7 +525,8 @@ def load_paired(
         download: fetch what is missing (Fashion-MNIST for edges2footwear; the
             archive, 30 MB for facades and 2 GB for edges2shoes).
         folder_options: for the archives, ``direction``, ``image_size``,
-            ``load_size``, ``flip``, ``channels`` of :func:`pix2pix_folder`.
+            ``load_size``, ``flip``, ``channels`` (and ``log``) of
+            ``gancourse.data.paired.pix2pix_folder``.
 
     Returns:
         ``edges2footwear``: a :class:`PairedTensors` (``ds[i]``, ``ds[:n]``) with
@@ -533,8 +534,8 @@ def load_paired(
         ``(1, 32, 32)`` in ``[-1, 1]``, and ``y`` (5, 7 or 9); ``photo-sr4``: a
         :class:`PairedTensors` of ``x_src`` (bicubic x4 down and up), ``x`` (the
         crop), float32 ``(3, 64, 64)``, and ``y`` (the photo, see
-        :mod:`gancourse.data.photo_pairs`). The archives: a
-        :class:`~gancourse.data.folders.PairedFolderDataset` of ``x_src``, ``x``
+        ``gancourse.data.photo_pairs``). The archives: a
+        :class:`~gancourse.data.PairedFolderDataset` of ``x_src``, ``x``
         float32 ``(3, 256, 256)`` in ``[-1, 1]``.
 
     Raises:

@@ -44,7 +44,7 @@ __all__ = [
 
 FOLDERS = ("folder", "paired", "unpaired")
 """``data.name`` values that read the user's own folder (``data.root``). Named
-datasets: :data:`gancourse.data.tensors.TENSOR_DATASETS` (held as tensors) and
+datasets: ``gancourse.data.tensors.TENSOR_DATASETS`` (held as tensors) and
 the Pix2Pix archives (read from their folder under the data root)."""
 
 

@@ -1,6 +1,6 @@
 """Named datasets as whole tensors: the registry behind ``data.name=<name>``.
 
-:data:`TENSOR_DATASETS` maps a dataset name to a function
+``TENSOR_DATASETS`` maps a dataset name to a function
 ``fn(split, root, download) -> {key: tensor}`` that returns the whole split:
 images uint8 ``(N, C, H, W)`` (the Trainer normalises them to ``[-1, 1]`` per
 batch), 2-D points float32 ``(N, 2)``, labels int64 ``(N,)``. The keys are what

@@ -8,7 +8,8 @@
 - :mod:`.lenet` — small classifiers for 28×28 data (domain FID, classifier IS).
 - :mod:`.resize` — TF1-bilinear and clean (antialiased) resizing to 299.
 - :mod:`.evaluate` — image sources, batched extraction, FID from statistics.
-- :mod:`.translation` — paired translation: L1, PSNR, SSIM, a generator on a test split.
+- ``gancourse.metrics.translation`` — paired translation: L1, PSNR, SSIM, a generator
+  on a test split.
 """
 
 from gancourse.metrics.distances import js_divergence, wasserstein_1d
