@@ -51,7 +51,9 @@ class DataConfig:
     """Which data to train on, and how it reaches the networks.
 
     Attributes:
-        name: ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"``, ``"ring8"``, or a
+        name: ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"``, ``"ring8"``, the
+            paired ``"edges2footwear"``, ``"photo-sr4"``, ``"facades"``,
+            ``"edges2shoes"``, or a
             folder of the user's images: ``"folder"`` (class = sub-folder),
             ``"paired"`` (Pix2Pix layout, A|B side by side) or ``"unpaired"``
             (CycleGAN layout); see :func:`gancourse.data.source.build_source`.
@@ -67,7 +69,10 @@ class DataConfig:
         load_size: folder data: resize to this side before a random crop of
             ``image_size`` (Pix2Pix's jitter: 286 then 256); ``None``: no jitter.
         flip: folder data: random horizontal flips.
-        direction: paired data: ``"AtoB"`` (``x_src`` = left half) or ``"BtoA"``.
+        direction: paired folders: ``"AtoB"`` (``x_src`` = left half) or
+            ``"BtoA"``; ``None``: the task of the named dataset (facades
+            ``BtoA``, labels -> photo; edges2shoes ``AtoB``), ``AtoB`` for
+            ``data.name=paired``.
         balanced: draw each class equally often (a class-balanced sampler) instead
             of a permutation of the data per epoch.
         loader: ``"auto"`` (tensors in device memory for the named small
@@ -84,7 +89,7 @@ class DataConfig:
     image_size: int | None = None
     load_size: int | None = None
     flip: bool = False
-    direction: str = "AtoB"
+    direction: str | None = None
     balanced: bool = False
     loader: str = "auto"
     workers: int = 2
@@ -103,8 +108,8 @@ class DataConfig:
             f"data.loader must be auto, memory or stream, got {self.loader!r}",
         )
         _require(
-            self.direction in ("AtoB", "BtoA"),
-            f"data.direction must be AtoB or BtoA, got {self.direction!r}",
+            self.direction in (None, "AtoB", "BtoA"),
+            f"data.direction must be AtoB, BtoA or none, got {self.direction!r}",
         )
         _require(self.workers >= 0, f"data.workers must be >= 0, got {self.workers}")
         for key in ("image_size", "load_size"):

@@ -21,6 +21,8 @@ from torch import Tensor
 __all__ = [
     "image_grid",
     "show_grid",
+    "translation_grid",
+    "show_translation",
     "save_samples",
     "plot_points",
     "plot_losses",
@@ -65,6 +67,67 @@ def show_grid(x: Tensor, title: str | None = None, nrow: int = 8, ax: Any = None
     ax.set_axis_off()
     if title:
         ax.set_title(title)
+    return ax
+
+
+def translation_grid(
+    x_src: Tensor,
+    x_fake: Tensor,
+    x: Tensor | None = None,
+    n: int | None = None,
+    per_row: int = 4,
+    padding: int = 2,
+) -> np.ndarray:
+    """Triplets *input | output | target* of paired translation, for ``imshow``.
+
+    Args:
+        x_src: inputs ``(N, C_src, H, W)`` in ``[-1, 1]``.
+        x_fake: outputs ``(N, C, H, W)`` in ``[-1, 1]``.
+        x: targets ``(N, C, H, W)``, or None for pairs *input | output*.
+        n: show the first ``n`` examples (default all).
+        per_row: examples per row of the grid (each takes 2 or 3 cells).
+        padding: white pixels between cells.
+
+    Returns:
+        ``(H', W')`` for grey images or ``(H', W', 3)``, in ``[0, 1]``: example
+        ``i`` fills cells ``k i .. k i + k - 1`` (``k`` = 3 or 2) in reading order.
+        A 1-channel image next to colour ones is repeated to 3 channels.
+    """
+    columns = [x_src, x_fake] if x is None else [x_src, x_fake, x]
+    n = len(x_fake) if n is None else min(n, len(x_fake))
+    if any(t.dim() != 4 or len(t) < n for t in columns):
+        shapes = [tuple(t.shape) for t in columns]
+        raise ValueError(f"translation_grid expects (N, C, H, W) images, got {shapes}")
+    if len({t.shape[-2:] for t in columns}) != 1:
+        shapes = [tuple(t.shape) for t in columns]
+        raise ValueError(f"input, output and target differ in size: {shapes}")
+    c = max(t.shape[1] for t in columns)
+    cells = [t[:n].detach().float().cpu().expand(-1, c, -1, -1) for t in columns]
+    # (k, n, C, H, W) -> (n * k, C, H, W): input, output, target of each example
+    tiles = torch.stack(cells, dim=1).flatten(0, 1)
+    return image_grid(tiles, nrow=len(columns) * per_row, padding=padding)
+
+
+def show_translation(
+    x_src: Tensor,
+    x_fake: Tensor,
+    x: Tensor | None = None,
+    n: int | None = 8,
+    per_row: int = 4,
+    title: str | None = None,
+    ax: Any = None,
+):
+    """Draw :func:`translation_grid` on ``ax``, titled *input | output | target*."""
+    import matplotlib.pyplot as plt
+
+    grid = translation_grid(x_src, x_fake, x, n=n, per_row=per_row)
+    if ax is None:
+        w = min(12.0, 1.2 * per_row * (2 if x is None else 3))
+        _, ax = plt.subplots(figsize=(w, w * grid.shape[0] / grid.shape[1] + 0.4))
+    ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
+    ax.set_axis_off()
+    heading = "input | output" + ("" if x is None else " | target")
+    ax.set_title(f"{title}: {heading}" if title else heading)
     return ax
 
 

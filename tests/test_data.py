@@ -116,7 +116,16 @@ def test_unknown_name_and_split_list_valid_ones():
 
 
 def test_registry_describes_every_dataset():
-    assert set(DATASETS) == {"mnist", "fashion-mnist", "cifar10", "ring8"}
+    assert set(DATASETS) == {
+        "mnist",
+        "fashion-mnist",
+        "cifar10",
+        "ring8",
+        "edges2footwear",
+        "photo-sr4",
+        "facades",
+        "edges2shoes",
+    }
     assert DATASETS["mnist"]["shape"] == (1, 28, 28)
     cifar = DATASETS["cifar10"]
     assert cifar["shape"] == (3, 32, 32) and cifar["n_classes"] == 10

@@ -14,6 +14,13 @@ A file ``<root>/<Folder>/SOURCE.json`` written by :mod:`gancourse.data.prepare`
 from, see :func:`dataset_source`. CIFAR-10 has no offline copy (see
 :data:`DOWNLOAD_ONLY`): it is downloaded on first use, or by
 ``gancourse data prepare --only cifar10``.
+
+Paired datasets (chapter 4, Pix2Pix) yield dicts ``{"x_src", "x"(, "y")}`` and are
+read with :func:`gancourse.data.load_paired`, not :func:`load_dataset`:
+``edges2footwear`` is built offline from Fashion-MNIST
+(:mod:`gancourse.data.paired`), ``photo-sr4`` from scikit-image's photos
+(:mod:`gancourse.data.photo_pairs`); ``facades`` and ``edges2shoes`` are the Pix2Pix
+archives (Isola et al. 2017), downloaded into ``<root>/<name>/{train,val,test}``.
 """
 
 from __future__ import annotations
@@ -77,13 +84,80 @@ DATASETS: dict[str, dict[str, Any]] = {
         "generated with a fixed seed",
         "offline": "generated, no files needed",
     },
+    "edges2footwear": {
+        "shape": (1, 32, 32),
+        "n_classes": 10,
+        "sizes": {"train": 18_000, "test": 3_000},
+        "folder": "edges2footwear",
+        "keys": ("x_src", "x", "y"),
+        "requires": ("fashion-mnist",),
+        "source": "Fashion-MNIST sandals, sneakers and ankle boots (classes 5, 7, "
+        "9; Xiao et al. 2017) padded to 32x32, paired with their Canny edge maps "
+        "(black lines on white): x_src = edges, x = the grey photo, y = the "
+        "Fashion-MNIST class",
+        "offline": "built from the Fashion-MNIST files (the Debian package "
+        "dataset-fashion-mnist offline) and cached as uint8, see "
+        "gancourse.data.paired",
+    },
+    "photo-sr4": {
+        "shape": (3, 64, 64),
+        "n_classes": 5,
+        "sizes": {"train": 2_359, "test": 135},
+        "folder": None,
+        "keys": ("x_src", "x", "y"),
+        "source": "x4 super-resolution pairs: 64x64 crops of the CC0 / public-domain "
+        "photos inside scikit-image (train: astronaut, hubble_deep_field, retina, "
+        "chelsea; test: coffee) and their bicubic 16x16 -> 64x64 copies (x_src); "
+        "y = the photo",
+        "offline": "generated from the scikit-image wheel, no files needed",
+    },
+    "facades": {
+        "shape": (3, 256, 256),
+        "n_classes": None,
+        "sizes": {"train": 400, "val": 100, "test": 106},
+        "folder": "facades",
+        "keys": ("x_src", "x"),
+        "url": "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz",
+        "direction": "BtoA",
+        "source": "CMP Facades (Tylecek and Sara 2013) as packed for Pix2Pix "
+        "(Isola et al. 2017): each JPEG is photo (A, left) | label map (B, right); "
+        "labels -> photo is direction BtoA",
+        "offline": "none: the Pix2Pix archive (about 30 MB) must be downloaded "
+        "(`gancourse data prepare --only facades`)",
+    },
+    "edges2shoes": {
+        "shape": (3, 256, 256),
+        "n_classes": None,
+        "sizes": {"train": 49_825, "val": 200},
+        "folder": "edges2shoes",
+        "keys": ("x_src", "x"),
+        "url": "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/edges2shoes.tar.gz",
+        "direction": "AtoB",
+        "source": "UT Zappos50K shoes (Yu and Grauman 2014) with HED edges, as "
+        "packed for Pix2Pix (Isola et al. 2017): each JPEG is edges (A, left) | "
+        "photo (B, right); edges -> photo is direction AtoB",
+        "offline": "none: the Pix2Pix archive (about 2 GB) must be downloaded "
+        "(`gancourse data prepare --only edges2shoes`)",
+    },
 }
 """Name -> info: ``shape`` of one ``x``, ``n_classes``, ``sizes`` per split of the
-full dataset, torchvision ``folder`` under the data root, ``source`` and the
-``offline`` source used by ``gancourse data prepare --offline``."""
+full dataset (its keys are the valid splits), ``folder`` under the data root,
+``source`` and the ``offline`` source used by ``gancourse data prepare --offline``.
+Paired datasets add ``keys`` (what an item holds); ``edges2footwear`` names the
+datasets it is built from (``requires``); the Pix2Pix archives their ``url`` and
+the ``direction`` of the task of the paper (``AtoB``: left half -> right half).
+Split sizes of the archives are those of the reference release; a download with
+other counts is kept and the difference reported."""
 
-DOWNLOAD_ONLY = ("cifar10",)
+DOWNLOAD_ONLY = ("cifar10", "facades", "edges2shoes")
 """Datasets without an offline source: only a download provides them."""
+
+PAIRED = ("edges2footwear", "photo-sr4", "facades", "edges2shoes")
+"""Paired datasets (items ``x_src``, ``x``): read with ``load_paired``."""
+
+PIX2PIX_ARCHIVES = ("facades", "edges2shoes")
+"""The Pix2Pix archives: ``<name>.tar.gz`` holding ``<name>/<split>/*.jpg``, each
+image A | B side by side (read by ``PairedFolderDataset``)."""
 
 _TORCHVISION = {
     "mnist": tvd.MNIST,
@@ -115,9 +189,12 @@ def canonical_name(name: str) -> str:
     return key
 
 
-def _check_split(split: str) -> str:
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
+def check_split(name: str, split: str) -> str:
+    """``split`` if dataset ``name`` has it, else a ValueError listing the valid
+    splits (``train``, ``test``; the Pix2Pix archives also ``val``)."""
+    valid = tuple(DATASETS[name]["sizes"]) if name in DATASETS else SPLITS
+    if split not in valid:
+        raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(valid)}")
     return split
 
 
@@ -143,7 +220,17 @@ def _is_signed_unit_transform(transform: Any) -> bool:
 
 
 def _expected_files(name: str, root: Path) -> list[Path]:
-    """The files torchvision reads for ``name`` (both splits) under ``root``."""
+    """The files read for ``name`` (all splits) under ``root``: torchvision's,
+    the cached arrays of a derived dataset, or the split folders of an archive."""
+    if name in PIX2PIX_ARCHIVES:
+        return [
+            root / DATASETS[name]["folder"] / split for split in DATASETS[name]["sizes"]
+        ]
+    if name not in _TORCHVISION:  # built here and cached: one .npz per split
+        return [
+            root / DATASETS[name]["folder"] / f"{split}.npz"
+            for split in DATASETS[name]["sizes"]
+        ]
     cls = _TORCHVISION[name]
     if issubclass(cls, tvd.CIFAR10):
         folder = root / cls.base_folder
@@ -156,7 +243,10 @@ def _expected_files(name: str, root: Path) -> list[Path]:
 def files_present(name: str, root: str | Path | None = None) -> bool:
     """Whether torchvision would find the (decompressed) files of ``name``."""
     root = Path(root) if root is not None else data_root()
-    return all(path.is_file() for path in _expected_files(canonical_name(name), root))
+    name = canonical_name(name)
+    if DATASETS[name]["folder"] is None:
+        return True  # generated
+    return all(path.exists() for path in _expected_files(name, root))
 
 
 def write_source(name: str, root: Path, info: dict[str, Any]) -> Path:
@@ -176,16 +266,20 @@ def dataset_source(name: str, root: str | Path | None = None) -> dict[str, Any]:
     (Fashion-MNIST from Debian), ``"torchvision-download"`` (with the ``url`` for
     CIFAR-10), ``"torchvision"``
     (files present, no record: assumed a full torchvision download),
-    ``"generated"`` (ring8) or ``"missing"``.
+    ``"generated"`` (ring8), ``"built"`` (edges2footwear), ``"download"`` (a
+    Pix2Pix archive, with its ``url`` and ``sha256``), ``"unknown"`` (files
+    present, no record) or ``"missing"``.
     """
     name = canonical_name(name)
-    if name == "ring8":
+    if DATASETS[name]["folder"] is None:  # ring8, photo-sr4: made on the fly
         return {"source": "generated", "description": DATASETS[name]["source"]}
     root = Path(root) if root is not None else data_root()
     marker = root / DATASETS[name]["folder"] / SOURCE_FILE
     if marker.is_file():
         return json.loads(marker.read_text())
     if files_present(name, root):
+        if name not in _TORCHVISION:
+            return {"source": "unknown", "description": "files present, no record"}
         return {"source": "torchvision", "description": "full dataset (no record)"}
     return {"source": "missing", "description": f"no files under {root}"}
 
@@ -211,7 +305,7 @@ def _short_reason(err: BaseException) -> str:
 def _prepare_hint(root: Path, name: str | None = None) -> str:
     """The ``gancourse data prepare`` command that provides ``name`` (default: the
     offline MNIST / Fashion-MNIST one)."""
-    if name in DOWNLOAD_ONLY:
+    if name in DOWNLOAD_ONLY or name in PAIRED:
         cmd = f"gancourse data prepare --only {name}"
     else:
         cmd = "gancourse data prepare --offline"
@@ -327,7 +421,12 @@ def load_dataset(
             ``download=False``); the message says how to provide them.
     """
     name = canonical_name(name)
-    split = _check_split(split)
+    if name in PAIRED:
+        raise ValueError(
+            f"{name} is a paired dataset (items x_src, x): load it with "
+            f"gancourse.data.load_paired({name!r}, {split!r})"
+        )
+    split = check_split(name, split)
     if name == "ring8":
         n, seed = RING8_SPLITS[split]
         return Ring8(n=n, seed=seed)

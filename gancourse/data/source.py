@@ -42,8 +42,10 @@ __all__ = [
     "split_batch",
 ]
 
-NAMED = ("mnist", "fashion-mnist", "cifar10", "ring8")
 FOLDERS = ("folder", "paired", "unpaired")
+"""``data.name`` values that read the user's own folder (``data.root``). Named
+datasets: ``gancourse.data.tensors.TENSOR_DATASETS`` (held as tensors) and
+the Pix2Pix archives (read from their folder under the data root)."""
 
 
 def to_signed_unit(x: Tensor) -> Tensor:
@@ -340,28 +342,6 @@ def _resize_uint8(x: Tensor, size: int) -> Tensor:
     return y.round_().clamp_(0, 255).to(torch.uint8)
 
 
-def _named_tensors(name: str, split: str) -> tuple[dict[str, Tensor], int]:
-    """``{"x": uint8 (N, C, H, W) or float (N, 2), "y": int64 (N,)}`` and classes."""
-    import numpy as np
-    from torchvision import datasets as tvd
-
-    from gancourse.data.datasets import DATASETS, load_dataset
-    from gancourse.data.toy import Ring8
-
-    ds = load_dataset(name, split)
-    n_classes = DATASETS[name]["n_classes"]
-    if isinstance(ds, Ring8):
-        return {"x": ds.data.clone(), "y": ds.targets.clone()}, n_classes
-    if isinstance(ds, tvd.MNIST):
-        x = ds.data.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
-    elif isinstance(ds, tvd.CIFAR10):
-        x = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2)
-    else:  # pragma: no cover - every named dataset is handled above
-        raise ValueError(f"no tensor path for {name}")
-    y = torch.as_tensor(ds.targets, dtype=torch.int64)
-    return {"x": x.contiguous(), "y": y}, n_classes
-
-
 def _folder_dataset(d: Any, channels: int | None):
     from gancourse.data import folders
 
@@ -382,7 +362,7 @@ def _folder_dataset(d: Any, channels: int | None):
         return folders.ImageFolderDataset(d.root, split=None, **common)
     if d.name == "paired":
         return folders.PairedFolderDataset(
-            d.root, split=d.split, direction=d.direction, **common
+            d.root, split=d.split, direction=d.direction or "AtoB", **common
         )
     return folders.UnpairedFolderDataset(d.root, split=d.split, **common)
 
@@ -414,37 +394,56 @@ def build_source(
         if d.loader == "stream":
             return StreamSource(TensorDictDataset(tensors), info, d.workers, n_classes)
         return TensorSource(tensors, info, n_classes, device)
-    if d.name in FOLDERS:
-        ds = _folder_dataset(d, channels)
-        if d.limit is not None:
-            ds = _Limited(ds, d.limit)
-        info = {"name": d.name, "split": d.split, "n": len(ds)}
-        describe = getattr(ds, "describe", None)
-        if describe is not None:
-            info["source"] = describe()
-        if d.loader == "memory":
-            raise ConfigError(
-                f"data.name={d.name} streams from disk; use data.loader=auto or stream"
-            )
-        return StreamSource(ds, info, d.workers)
     from gancourse.data.datasets import canonical_name
+    from gancourse.data.tensors import TENSOR_DATASETS, named_tensors
 
+    if d.name in FOLDERS:
+        return _stream_folder(_folder_dataset(d, channels), d, d.name)
     name = canonical_name(d.name)
-    tensors, n_classes = _named_tensors(name, d.split)
+    if name not in TENSOR_DATASETS:  # a named dataset read from its folder
+        from gancourse.data.paired import pix2pix_folder
+
+        ds = pix2pix_folder(
+            name,
+            d.split,
+            direction=d.direction,
+            image_size=d.image_size,
+            load_size=d.load_size,
+            flip=d.flip,
+            channels=channels or 3,
+        )
+        return _stream_folder(ds, d, name)
+    tensors, n_classes = named_tensors(name, d.split)
     if d.limit is not None:
         tensors = {k: v[: d.limit] for k, v in tensors.items()}
-    if d.image_size is not None and tensors["x"].dim() == 4:
-        if tensors["x"].shape[-1] != d.image_size:
-            tensors["x"] = _resize_uint8(tensors["x"], d.image_size)
+    if d.image_size is not None:
+        for key, t in tensors.items():  # every image of an item (x, x_src, ...)
+            if t.dim() == 4 and t.shape[-1] != d.image_size:
+                tensors[key] = _resize_uint8(t, d.image_size)
     info = {
         "name": name,
         "split": d.split,
-        "n": len(tensors["x"]),
+        "n": len(next(iter(tensors.values()))),
         "source": dataset_source(name),
     }
     if d.loader == "stream":
         return StreamSource(TensorDictDataset(tensors), info, d.workers, n_classes)
     return TensorSource(tensors, info, n_classes, device)
+
+
+def _stream_folder(ds: Dataset, d: Any, name: str) -> StreamSource:
+    """A folder dataset (the user's or a named one) as a streaming source."""
+    if d.limit is not None:
+        ds = _Limited(ds, d.limit)
+    info = {"name": name, "split": d.split, "n": len(ds)}
+    describe = getattr(ds, "describe", None)
+    if describe is not None:
+        info["source"] = describe()
+    if d.loader == "memory":
+        raise ConfigError(
+            f"data.name={name} streams from disk; use data.loader=auto or stream"
+        )
+    return StreamSource(ds, info, d.workers)
 
 
 class _Limited(Dataset):

@@ -8,6 +8,8 @@
 - :mod:`.lenet` — small classifiers for 28×28 data (domain FID, classifier IS).
 - :mod:`.resize` — TF1-bilinear and clean (antialiased) resizing to 299.
 - :mod:`.evaluate` — image sources, batched extraction, FID from statistics.
+- ``gancourse.metrics.translation`` — paired translation: L1, PSNR, SSIM, a generator
+  on a test split.
 """
 
 from gancourse.metrics.distances import (
@@ -41,6 +43,14 @@ from gancourse.metrics.stats import (
     save_stats,
     stats_from_features,
 )
+from gancourse.metrics.translation import (
+    evaluate_translation,
+    l1,
+    psnr,
+    ssim,
+    translation_means,
+    translation_scores,
+)
 
 __all__ = [
     "EXTRACTORS",
@@ -52,6 +62,7 @@ __all__ = [
     "MetricInputError",
     "RunningStats",
     "dataset_images",
+    "evaluate_translation",
     "extract_features",
     "feature_stats",
     "fid_from_stats",
@@ -61,11 +72,16 @@ __all__ = [
     "js_divergence",
     "linear_critic_bound",
     "kid",
+    "l1",
     "load_stats",
     "mmd2_unbiased",
     "precision_recall",
     "probs_from_logits",
+    "psnr",
     "save_stats",
+    "ssim",
     "stats_from_features",
+    "translation_means",
+    "translation_scores",
     "wasserstein_1d",
 ]

@@ -150,11 +150,20 @@ def dataset_images(spec: str, n: int | None = None, seed: int = 0) -> torch.Tens
     """``"name[:split]"`` -> images ``(N, C, H, W)`` in ``[-1, 1]``.
 
     With ``n`` smaller than the split, a seeded random subset (not the first ``n``,
-    which may be ordered by class).
+    which may be ordered by class). Paired datasets (``edges2footwear:test``,
+    ``facades:test``) give their targets ``x``: the real images a translation's
+    outputs are compared with.
     """
-    from gancourse.data import load_dataset, to_tensors
+    from gancourse.data import PAIRED, load_dataset, load_paired, to_tensors
+    from gancourse.data.datasets import canonical_name
 
     name, _, split = spec.partition(":")
+    if canonical_name(name) in PAIRED:
+        ds = load_paired(name, split or "train")
+        idx = np.arange(len(ds))
+        if n is not None and n < len(ds):
+            idx = np.random.default_rng(seed).permutation(len(ds))[:n]
+        return torch.stack([ds[int(i)]["x"] for i in idx])
     X, _ = to_tensors(load_dataset(name, split or "train"))
     if n is not None and n < X.shape[0]:
         idx = torch.from_numpy(np.random.default_rng(seed).permutation(X.shape[0])[:n])
