@@ -10,6 +10,9 @@ critic takes ``norm`` in :data:`NORMS`:
 * ``"batch"``: ``nn.BatchNorm2d`` (DCGAN, Radford et al. 2016);
 * ``"layer"``: layer normalisation over ``(C, H, W)`` of each sample, written as
   ``nn.GroupNorm(1, C)`` so that it works for any spatial size;
+* ``"instance"``: instance normalisation, over ``(H, W)`` of each channel of each
+  sample (Ulyanov et al. 2016), without a learned scale and shift as in the
+  Pix2Pix / CycleGAN reference code (``nn.InstanceNorm2d(C)``);
 * ``"none"``: identity.
 """
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 from torch import nn
 
 #: Names accepted for ``norm`` (and ``model.d_norm``).
-NORMS = ("batch", "layer", "none")
+NORMS = ("batch", "layer", "instance", "none")
 
 __all__ = ["NORMS", "norm_layer", "check_norm"]
 
@@ -38,11 +41,16 @@ def norm_layer(norm: str, channels: int) -> nn.Module:
 
     ``"layer"`` is ``GroupNorm(1, channels)``: mean and variance over all of a
     sample's ``C * H * W`` values, with a learned per-channel scale and shift, so
-    no sample sees another (unlike ``"batch"``).
+    no sample sees another (unlike ``"batch"``). ``"instance"`` normalises each
+    channel of each sample over its ``H * W`` positions; it learns no scale or
+    shift (a bias before it is removed with the mean, so convolutions that feed
+    it need none).
     """
     check_norm(norm)
     if norm == "batch":
         return nn.BatchNorm2d(channels)
     if norm == "layer":
         return nn.GroupNorm(1, channels)
+    if norm == "instance":
+        return nn.InstanceNorm2d(channels)
     return nn.Identity()
