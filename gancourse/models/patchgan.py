@@ -36,7 +36,7 @@ from torch import Tensor, nn
 
 from gancourse.config import ConfigError
 from gancourse.models.dcgan import dcgan_init_
-from gancourse.nn.norm import check_norm, norm_layer
+from gancourse.nn.norm import TRANSLATION_NORMS, check_norm, norm_layer
 
 __all__ = ["PatchGANDiscriminator", "receptive_field", "patchgan_output_size"]
 
@@ -101,9 +101,7 @@ class PatchGANDiscriminator(nn.Module):
         img_size: int | None = None,
     ):
         super().__init__()
-        check_norm(norm)
-        if norm == "layer":
-            raise ValueError("the PatchGAN takes norm batch, instance or none")
+        check_norm(norm, TRANSLATION_NORMS, "model.norm")
         if n_layers < 0:
             raise ValueError(f"n_layers must be >= 0, got {n_layers}")
         if img_size is not None and patchgan_output_size(img_size, n_layers) < 1:

@@ -57,7 +57,7 @@ from torch import Tensor, nn
 
 from gancourse.config import ConfigError, ModelConfig
 from gancourse.models.dcgan import dcgan_init_
-from gancourse.nn.norm import check_norm, norm_layer
+from gancourse.nn.norm import TRANSLATION_NORMS, check_norm, norm_layer
 
 __all__ = ["UNetConfig", "UNetGenerator", "unet_channels"]
 
@@ -105,9 +105,10 @@ class UNetConfig(ModelConfig):
                 raise ConfigError(f"model.{key} must be >= 1, got {v}")
         if self.n_layers < 0:
             raise ConfigError(f"model.n_layers must be >= 0, got {self.n_layers}")
-        if self.norm not in ("batch", "instance", "none"):
+        if self.norm not in TRANSLATION_NORMS:
             raise ConfigError(
-                f"unknown model.norm {self.norm!r}; choose batch, instance or none"
+                f"unknown model.norm {self.norm!r}; choose one of "
+                f"{', '.join(TRANSLATION_NORMS)}"
             )
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
@@ -170,9 +171,7 @@ class UNetGenerator(nn.Module):
         skips: bool = True,
     ):
         super().__init__()
-        check_norm(norm)
-        if norm == "layer":
-            raise ValueError("the U-Net takes norm batch, instance or none")
+        check_norm(norm, TRANSLATION_NORMS, "model.norm")
         _check_divisible(img_size, n_down, "image side")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.img_size, self.n_down, self.skips = img_size, n_down, skips
