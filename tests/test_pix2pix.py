@@ -343,6 +343,13 @@ def test_edges2footwear_fast_preset_trains():
         .fast()
         .override({"data.limit": 128, "data.batch_size": 16})
     )
-    t = Trainer(cfg, progress=False)
+    from gancourse.data import DataNotFoundError
+
+    try:
+        t = Trainer(cfg, progress=False)
+    except DataNotFoundError as e:  # e.g. scikit-image missing to build it
+        pytest.skip(f"edges2footwear cannot be loaded here: {e}")
+    assert t.spec.shapes["x_src"] == t.spec.shapes["x"] == (1, 32, 32)
+    assert t.fixed_inputs["x_src"].shape == (32, 1, 32, 32)  # n_samples = 32
     t.fit(2)
-    assert {"g_l1", "d_loss"} <= set(t.history[-1])
+    assert {"g_l1", "d_loss", "g_gan", "d_real"} <= set(t.history[-1])
