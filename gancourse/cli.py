@@ -4,7 +4,7 @@
 
     gancourse train --preset dcgan-mnist [--set train.steps=20000 ...] --out runs/x
     gancourse train --resume runs/x/last.pt [--steps 30000]
-    gancourse sample --ckpt runs/x/last.pt --n 64 --out grid.png
+    gancourse sample --ckpt runs/x/last.pt --n 64 --out grid.png [--split test]
     gancourse export --ckpt runs/x/last.pt --name dcgan-mnist --dest DIR
     gancourse data prepare [--offline] [--root DIR]
     gancourse presets
@@ -116,15 +116,46 @@ def _load_sampler(spec: str, device: str = "cpu", ema: bool = True):
     return sampler_from_checkpoint(load_checkpoint(spec), device=device, ema=ema)
 
 
+def _run_config(spec: str):
+    """The Config of a run's checkpoint or of a shipped model's record."""
+    from gancourse.checkpoint import load_checkpoint
+    from gancourse.config import Config
+    from gancourse.pretrained import pretrained_info
+
+    if Path(spec).exists():
+        return Config.from_dict(load_checkpoint(spec)["config"])
+    return Config.from_dict(pretrained_info(spec)["config"])
+
+
+def _examples(spec: str, split: str | None, n: int):
+    """The first ``n`` items of the run's data (``split``, default the run's),
+    without random jitter or flips: the inputs of an image-to-image model."""
+    from dataclasses import replace
+
+    from gancourse.data.source import build_source
+
+    cfg = _run_config(spec)
+    data = replace(
+        cfg.data, split=split or cfg.data.split, load_size=None, flip=False, limit=n
+    )
+    channels = getattr(cfg.model, "img_channels", None)
+    return build_source(data, "cpu", channels=channels).examples(n)
+
+
 def _sample(args: argparse.Namespace) -> int:
     import torch
 
     from gancourse.viz import save_samples
 
     sampler = _load_sampler(args.ckpt, ema=not args.no_ema)
+    if args.mode != "method":
+        sampler.train_mode = args.mode == "train"
+    if sampler.method.needs_examples:
+        sampler.examples = _examples(args.ckpt, args.split, args.n)
+    torch.manual_seed(args.seed)  # the networks' own noise (dropout)
     if args.label is None:
-        x = sampler.sample(args.n, seed=args.seed)
-        nrow = sampler.method.grid_nrow()
+        inputs = sampler.draw_inputs(args.n, torch.Generator().manual_seed(args.seed))
+        x, nrow = sampler.method.grid(inputs, sampler(inputs).float().cpu())
     else:
         inputs = sampler.draw_inputs(args.n, torch.Generator().manual_seed(args.seed))
         k = getattr(sampler.method, "n_classes", 0)
@@ -506,6 +537,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="class-conditional models: draw every sample of this class "
         "(default: one class per column)",
+    )
+    s.add_argument(
+        "--split",
+        default=None,
+        help="image-to-image models: the split of the run's data whose first --n "
+        "inputs are translated (default: the run's own, e.g. train; use test or "
+        "val for held-out inputs)",
+    )
+    s.add_argument(
+        "--mode",
+        choices=["method", "train", "eval"],
+        default="method",
+        help="networks in training mode (dropout on, batch statistics) or eval "
+        "mode; default: the method's choice (Pix2Pix: train, as in the paper)",
     )
     s.set_defaults(fn=_sample)
 

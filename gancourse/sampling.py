@@ -30,13 +30,22 @@ class Sampler:
     Attributes:
         method: the :class:`~gancourse.gans.base.GANMethod`.
         nets: the networks to generate with.
-        examples: optional fixed real inputs for image-conditioned methods.
+        examples: optional fixed real inputs for image-conditioned methods
+            (Pix2Pix's ``{"x_src": ..., "x": ...}``).
+        train_mode: generate with the networks in training mode (dropout on,
+            batch statistics) or not; ``None``: as the method says
+            (``method.sample_in_train_mode``).
     """
 
     def __init__(
-        self, method: GANMethod, nets: nn.ModuleDict, examples: Batch | None = None
+        self,
+        method: GANMethod,
+        nets: nn.ModuleDict,
+        examples: Batch | None = None,
+        train_mode: bool | None = None,
     ):
         self.method, self.nets, self.examples = method, nets, examples
+        self.train_mode = train_mode
 
     @property
     def z_dim(self) -> int | None:
@@ -63,7 +72,10 @@ class Sampler:
         device = self.device
         inputs = {k: v.to(device) for k, v in inputs.items()}
         modes = {name: net.training for name, net in self.nets.items()}
-        self.nets.train(self.method.sample_in_train_mode)
+        train_mode = self.train_mode
+        if train_mode is None:
+            train_mode = self.method.sample_in_train_mode
+        self.nets.train(train_mode)
         try:
             return self.method.generate(inputs, self.nets)
         finally:

@@ -37,6 +37,8 @@ def _shape(cfg):
 @pytest.mark.parametrize("fast", [False, True])
 def test_every_preset_builds_and_has_the_right_shapes(name, fast):
     cfg = PRESETS[name].fast() if fast else PRESETS[name]
+    if "x_src" in build_method(cfg.method).needs:
+        return _check_translation_preset(cfg)
     shape = _shape(cfg)
     # built by the preset's method, as the Trainer does: a conditional method's
     # networks also need the number of classes
@@ -59,6 +61,25 @@ def test_every_preset_builds_and_has_the_right_shapes(name, fast):
         logits = D(x, inputs["y"])
     assert logits.shape == (5,)
     # logits, not probabilities: no Sigmoid module anywhere in D
+    assert not any(isinstance(m, nn.Sigmoid) for m in D.modules())
+    assert not any(isinstance(m, nn.Sigmoid) for m in G.modules())
+
+
+def _check_translation_preset(cfg):
+    """An image-to-image preset: G maps x_src to an image of the model's shape, D
+    judges the pair, patch by patch. (Its data may need a download: the shapes
+    come from the model config, x_src with as many channels as x.)"""
+    m = cfg.model
+    shape = (m.img_channels, m.img_size, m.img_size)
+    method = build_method(cfg.method)
+    method.build(cfg.model, DataSpec(("x_src", "x"), {"x_src": shape, "x": shape}))
+    G, D = method.nets["G"], method.nets["D"]
+    x_src = torch.rand(1, *shape) * 2 - 1
+    with torch.no_grad():
+        x = method.generate(method.sample_inputs(1, None, {"x_src": x_src}))
+        assert x.shape == (1, *shape) and x.min() >= -1 and x.max() <= 1
+        logits = D(torch.cat([x_src, x], dim=1))
+    assert logits.shape[:2] == (1, 1) and logits.dim() == 4  # one logit per patch
     assert not any(isinstance(m, nn.Sigmoid) for m in D.modules())
     assert not any(isinstance(m, nn.Sigmoid) for m in G.modules())
 

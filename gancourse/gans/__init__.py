@@ -12,6 +12,7 @@ from gancourse.config import ConfigError, MethodConfig
 from gancourse.gans.acgan import ACGAN, ACGANConfig
 from gancourse.gans.base import DataSpec, GANMethod, Phase, StepContext
 from gancourse.gans.cgan import CGAN, CGANConfig
+from gancourse.gans.pix2pix import Pix2Pix, Pix2PixConfig
 from gancourse.gans.vanilla import VanillaConfig, VanillaGAN
 from gancourse.gans.wgan import WGAN, WGANConfig
 from gancourse.gans.wgangp import WGANGP, WGANGPConfig
@@ -22,6 +23,7 @@ METHODS: dict[str, type[GANMethod]] = {
     "wgan-gp": WGANGP,
     "cgan": CGAN,
     "acgan": ACGAN,
+    "pix2pix": Pix2Pix,
 }
 
 
@@ -55,6 +57,8 @@ __all__ = [
     "CGANConfig",
     "ACGAN",
     "ACGANConfig",
+    "Pix2Pix",
+    "Pix2PixConfig",
     "METHODS",
     "build_method",
 ]

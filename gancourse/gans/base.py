@@ -178,6 +178,8 @@ class GANMethod:
         exported: networks written by ``gancourse export``.
         sample_in_train_mode: generate with the networks in training mode
             (Pix2Pix keeps dropout at test time); default: eval mode.
+        needs_examples: :meth:`sample_inputs` takes its inputs from real data
+            (``examples``): an image-to-image method's input images.
         frozen: networks that never learn (a pretrained feature extractor or
             classifier): always in eval mode with ``requires_grad`` off, in no
             optimiser group; they move to the device with the others.
@@ -190,6 +192,7 @@ class GANMethod:
     double_backward: tuple[str, ...] = ()
     exported: tuple[str, ...] = ("G",)
     sample_in_train_mode: bool = False
+    needs_examples: bool = False
 
     def __init__(self, cfg: MethodConfig | None = None):
         self.cfg = cfg if cfg is not None else self.Config()
@@ -271,6 +274,12 @@ class GANMethod:
         """Images per row of a sample grid (conditional methods: the number of
         classes, so that each column of the grid is one class)."""
         return 8
+
+    def grid(self, inputs: Batch, samples: Tensor) -> tuple[Tensor, int]:
+        """What a sample grid shows for ``samples`` generated from ``inputs``, and
+        how many images per row (default: the samples, :meth:`grid_nrow` per
+        row; an image-to-image method shows input | output | target)."""
+        return samples, self.grid_nrow()
 
     def generate(self, inputs: Batch, nets: nn.ModuleDict | None = None) -> Tensor:
         """Samples ``(n, *sample_shape)`` from :meth:`sample_inputs`-style inputs,

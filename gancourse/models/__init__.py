@@ -9,6 +9,11 @@ Class-conditional families (``cdcgan``, ``cresnet``) are marked
 ``conditional=True``: their builders also take the number of classes ``K`` (from
 the data), and D's builder the way the label enters D (``d_cond``), which the
 method chooses (:mod:`gancourse.gans.cgan`).
+
+Image-to-image families (``unet``) are marked ``translation=True``: G translates
+an input image ``x_src`` (whose shape comes from the data) instead of reading
+``z``, and D judges ``x`` stacked with ``x_src`` (Pix2Pix), or ``x`` alone when
+no ``src_shape`` is given (CycleGAN's unconditional D).
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from gancourse.models.cresnet import (
 )
 from gancourse.models.dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
 from gancourse.models.mlp import MLPConfig, MLPDiscriminator, MLPGenerator
+from gancourse.models.patchgan import PatchGANDiscriminator, receptive_field
 from gancourse.models.resnet import ResNetConfig, ResNetDiscriminator, ResNetGenerator
+from gancourse.models.unet import UNetConfig, UNetGenerator
 
 
 @dataclass(frozen=True)
@@ -41,13 +48,17 @@ class Arch:
     ``generator(cfg, sample_shape)`` and ``discriminator(cfg, sample_shape)``
     return modules; ``sample_shape`` is one data sample's shape. A
     ``conditional`` family's builders are ``generator(cfg, sample_shape,
-    n_classes)`` and ``discriminator(cfg, sample_shape, n_classes, d_cond)``.
+    n_classes)`` and ``discriminator(cfg, sample_shape, n_classes, d_cond)``;
+    a ``translation`` family's are ``generator(cfg, sample_shape, src_shape)``
+    and ``discriminator(cfg, sample_shape, src_shape)``, ``src_shape`` being the
+    input image's shape (``None`` for D: unconditional).
     """
 
     Config: type[ModelConfig]
     generator: Callable[..., nn.Module]
     discriminator: Callable[..., nn.Module]
     conditional: bool = False
+    translation: bool = False
 
 
 def check_image_shape(m: ModelConfig, shape: tuple[int, ...]) -> None:
@@ -130,22 +141,75 @@ def _cresnet_d(
     )
 
 
+def _check_source(m: UNetConfig, shape, src_shape) -> None:
+    if len(src_shape) != 3 or tuple(src_shape[1:]) != tuple(shape[1:]):
+        raise ConfigError(
+            f"model.arch={m.arch} translates an image into one of the same size; "
+            f"the data's inputs x_src are {tuple(src_shape)} and targets x "
+            f"{tuple(shape)}. Resize both to the same side (data.image_size)"
+        )
+
+
+def _unet_g(m: UNetConfig, shape: tuple[int, ...], src_shape) -> nn.Module:
+    check_image_shape(m, shape)
+    _check_source(m, shape, src_shape)
+    return UNetGenerator(
+        src_shape[0],
+        shape[0],
+        shape[1],
+        m.g_width,
+        m.n_down,
+        norm=m.norm,
+        dropout=m.dropout,
+        n_dropout=m.n_dropout,
+        skips=m.skips,
+    )
+
+
+def _patchgan_d(m: UNetConfig, shape: tuple[int, ...], src_shape=None) -> nn.Module:
+    check_image_shape(m, shape)
+    c = shape[0]
+    if src_shape is not None:  # conditional: D sees (x_src, x) stacked
+        _check_source(m, shape, src_shape)
+        c += src_shape[0]
+    return PatchGANDiscriminator(c, m.d_width, m.n_layers, m.norm, img_size=shape[1])
+
+
 ARCHS: dict[str, Arch] = {
     "mlp": Arch(MLPConfig, _mlp_g, _mlp_d),
     "dcgan": Arch(DCGANConfig, _dcgan_g, _dcgan_d),
     "resnet": Arch(ResNetConfig, _resnet_g, _resnet_d),
     "cdcgan": Arch(CDCGANConfig, _cdcgan_g, _cdcgan_d, conditional=True),
     "cresnet": Arch(CResNetConfig, _cresnet_g, _cresnet_d, conditional=True),
+    "unet": Arch(UNetConfig, _unet_g, _patchgan_d, translation=True),
 }
 CONDITIONAL_ARCHS = tuple(name for name, a in ARCHS.items() if a.conditional)
+TRANSLATION_ARCHS = tuple(name for name, a in ARCHS.items() if a.translation)
 
 
-def _lookup(arch: str, n_classes: int | None = None) -> Arch:
+def _lookup(
+    arch: str,
+    n_classes: int | None = None,
+    src_shape: tuple[int, ...] | None = None,
+    needs_src: bool = True,
+) -> Arch:
     if arch not in ARCHS:
         raise ConfigError(
             f"unknown model.arch {arch!r}; choose one of {', '.join(ARCHS)}"
         )
     a = ARCHS[arch]
+    if a.translation and src_shape is None and needs_src:
+        raise ConfigError(
+            f"model.arch={arch} translates images (G(x_src)); train it with an "
+            "image-to-image method (method.name=pix2pix) on paired data"
+        )
+    if not a.translation and src_shape is not None:
+        raise ConfigError(
+            f"model.arch={arch} generates from noise; an image-to-image method "
+            f"needs one of {', '.join(TRANSLATION_ARCHS)} (e.g. model.arch=unet)"
+        )
+    if a.translation:
+        return a
     if a.conditional and n_classes is None:
         raise ConfigError(
             f"model.arch={arch} is class-conditional (G(z, y)); train it with a "
@@ -160,11 +224,17 @@ def _lookup(arch: str, n_classes: int | None = None) -> Arch:
 
 
 def build_generator(
-    m: ModelConfig, sample_shape: tuple[int, ...], n_classes: int | None = None
+    m: ModelConfig,
+    sample_shape: tuple[int, ...],
+    n_classes: int | None = None,
+    src_shape: tuple[int, ...] | None = None,
 ) -> nn.Module:
     """The generator named by ``m.arch``: ``G: (N, z_dim) -> (N, *sample_shape)``,
-    or ``G(z, y)`` for ``n_classes`` classes when the family is conditional."""
-    a = _lookup(m.arch, n_classes)
+    or ``G(z, y)`` for ``n_classes`` classes when the family is conditional, or
+    ``G: x_src (N, *src_shape) -> (N, *sample_shape)`` for a translation family."""
+    a = _lookup(m.arch, n_classes, src_shape)
+    if a.translation:
+        return a.generator(m, tuple(sample_shape), tuple(src_shape))
     if a.conditional:
         return a.generator(m, tuple(sample_shape), n_classes)
     return a.generator(m, tuple(sample_shape))
@@ -175,10 +245,16 @@ def build_discriminator(
     sample_shape: tuple[int, ...],
     n_classes: int | None = None,
     d_cond: str | None = None,
+    src_shape: tuple[int, ...] | None = None,
 ) -> nn.Module:
     """The discriminator of ``m.arch``: ``D: (N, *sample_shape) -> logits (N,)``;
-    for a conditional family, the one whose label input is ``d_cond``."""
-    a = _lookup(m.arch, n_classes)
+    for a conditional family, the one whose label input is ``d_cond``; for a
+    translation family, logits per patch ``(N, 1, H', W')`` of ``x`` stacked on
+    an input of shape ``src_shape`` (``None``: ``x`` alone)."""
+    a = _lookup(m.arch, n_classes, src_shape, needs_src=False)
+    if a.translation:
+        src = None if src_shape is None else tuple(src_shape)
+        return a.discriminator(m, tuple(sample_shape), src)
     if a.conditional:
         return a.discriminator(m, tuple(sample_shape), n_classes, d_cond)
     return a.discriminator(m, tuple(sample_shape))
@@ -203,6 +279,11 @@ __all__ = [
     "CondDCGANDiscriminator",
     "CondResNetGenerator",
     "CondResNetDiscriminator",
+    "UNetConfig",
+    "UNetGenerator",
+    "PatchGANDiscriminator",
+    "TRANSLATION_ARCHS",
+    "receptive_field",
     "build_generator",
     "build_discriminator",
     "check_image_shape",
