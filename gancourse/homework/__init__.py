@@ -41,7 +41,7 @@ from typing import Any
 # gancourse.config first: importing gancourse.gans (which ch02 needs) before it
 # runs into a circular import (config's presets need the method registry).
 import gancourse.config  # noqa: F401, I001
-from gancourse.homework import ch01, ch02, ch03, ch08, tracking
+from gancourse.homework import ch01, ch02, ch03, ch04, ch08, tracking
 from gancourse.homework._checker import CheckResult, Exercise, Failure, run_check
 from gancourse.homework.predictions import (
     PREDICTED,
@@ -71,6 +71,7 @@ EXERCISES: dict[str, Exercise] = {
     **ch01.EXERCISES,
     **ch02.EXERCISES,
     **ch03.EXERCISES,
+    **ch04.EXERCISES,
     **ch08.EXERCISES,
 }
 
@@ -85,6 +86,7 @@ PREDICTIONS: dict[str, Prediction] = {
     **ch01.PREDICTIONS,
     **ch02.PREDICTIONS,
     **ch03.PREDICTIONS,
+    **ch04.PREDICTIONS,
     **ch08.PREDICTIONS,
 }
 

@@ -445,6 +445,7 @@ def check_scalar_loss(
     mistakes: Sequence[Mistake] = (),
     wrong_hint: str = "",
     unstable_hint: str = "",
+    data: Sequence[str] = (),
 ) -> None:
     """Check a loss ``fn(*tensors) -> scalar`` against ``reference`` on ``cases``.
 
@@ -453,9 +454,22 @@ def check_scalar_loss(
     dtype and attached to the autograd graph; its value matches the reference (on a
     mismatch the known ``mistakes`` are tried first for a precise hint); and the
     gradient with respect to every input matches the reference's.
+
+    Arguments named in ``data`` (e.g. a target image) are data, not something the
+    loss trains: they are passed as copies that do not require grad, and no
+    gradient is asked of them (detaching them is no mistake).
     """
+
+    def inputs(args: Sequence[Tensor]) -> list[Tensor]:
+        return [
+            a.detach().clone()
+            if i < len(arg_names) and arg_names[i] in data
+            else leaf(a)
+            for i, a in enumerate(args)
+        ]
+
     for case in cases:
-        ins = [leaf(a) for a in case.args]
+        ins = inputs(case.args)
         try:
             out = call_learner(fn, *ins)
         except Failure as exc:
@@ -469,7 +483,7 @@ def check_scalar_loss(
         expect_dtype(out, case.args[0].dtype, what)
         expect_graph(out, what)
 
-        ref_ins = [leaf(a) for a in case.args]
+        ref_ins = inputs(case.args)
         want = reference(*ref_ins)
         if not torch.allclose(out.detach(), want.detach(), rtol=1e-4, atol=1e-5):
             mistake = diagnose(out, case.args, mistakes)
@@ -483,9 +497,11 @@ def check_scalar_loss(
                 )
             expect_close(out, want, what, case.hint or wrong_hint)
 
-        got_grads = grads_of(out, ins)
-        want_grads = grads_of(want, ref_ins)
-        for name, g, g_ref in zip(arg_names, got_grads, want_grads):
+        trained = [i for i, x in enumerate(ins) if x.requires_grad]
+        got_grads = grads_of(out, [ins[i] for i in trained])
+        want_grads = grads_of(want, [ref_ins[i] for i in trained])
+        names = [arg_names[i] for i in trained if i < len(arg_names)]
+        for name, g, g_ref in zip(names, got_grads, want_grads):
             if g is None:
                 raise Failure(
                     f"no gradient reaches {name}",
