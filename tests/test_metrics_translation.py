@@ -35,17 +35,21 @@ needs_skimage = pytest.mark.skipif(
 )
 
 
-def sk_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 2.0) -> float:
-    """scikit-image's SSIM of one ``(C, H, W)`` pair, Wang et al.'s settings."""
+def sk_ssim(
+    a: np.ndarray, b: np.ndarray, data_range: float = 2.0, low: float = -1.0
+) -> float:
+    """scikit-image's SSIM of one ``(C, H, W)`` pair, Wang et al.'s settings, on
+    the intensities mapped to ``[0, 1]`` (Wang et al. define SSIM on
+    non-negative intensities)."""
     from skimage.metrics import structural_similarity
 
     return structural_similarity(
-        a,
-        b,
+        (a - low) / data_range,
+        (b - low) / data_range,
         gaussian_weights=True,
         sigma=1.5,
         use_sample_covariance=False,
-        data_range=data_range,
+        data_range=1.0,
         channel_axis=0,
     )
 
@@ -108,19 +112,28 @@ def test_other_data_ranges_match_scikit_image():
     a, b = pairs("noisy", (2, 3, 24, 24))
     a01, b01 = (a + 1) / 2, (b + 1) / 2  # the same images in [0, 1]
     for i in range(2):
-        assert ssim(a01, b01, 1.0)[i].item() == pytest.approx(
-            sk_ssim(a01[i].numpy(), b01[i].numpy(), 1.0), abs=1e-10
+        assert ssim(a01, b01, 1.0, low=0.0)[i].item() == pytest.approx(
+            sk_ssim(a01[i].numpy(), b01[i].numpy(), 1.0, low=0.0), abs=1e-10
         )
+    # the same images in 0..255 and in [-1, 1] score alike
+    a255, b255 = a01 * 255, b01 * 255
+    assert torch.allclose(ssim(a255, b255, 255.0, low=0.0), ssim(a, b), atol=1e-12)
     # PSNR does not depend on the scale when the range scales with it
     assert torch.allclose(psnr(a01, b01, 1.0), psnr(a, b, 2.0))
 
 
 def test_constant_images_by_hand():
-    # variance 0: SSIM = (2ab + C1) / (a^2 + b^2 + C1) with C1 = (0.01 * 2)^2
+    # variance 0: SSIM = (2ab + C1) / (a^2 + b^2 + C1) on intensities in [0, 1]
+    # (0.5 -> 0.75, -0.5 -> 0.25) with C1 = 0.01^2
     x = torch.full((1, 1, 16, 16), 0.5, dtype=torch.float64)
     y = torch.full((1, 1, 16, 16), -0.5, dtype=torch.float64)
-    c1 = 0.02**2
-    assert ssim(x, y).item() == pytest.approx((-0.5 + c1) / (0.5 + c1), abs=1e-12)
+    c1 = 0.01**2
+    want = (2 * 0.75 * 0.25 + c1) / (0.75**2 + 0.25**2 + c1)
+    assert ssim(x, y).item() == pytest.approx(want, abs=1e-12)
+    # a mid-grey image and a slightly darker copy are similar (SSIM near 1), which
+    # eq. 13 computed on [-1, 1] directly would not say (means near 0)
+    g = torch.linspace(-0.2, 0.2, 16 * 16, dtype=torch.float64).view(1, 1, 16, 16)
+    assert ssim(g, g - 0.2).item() > 0.9
     # MSE 0.01 -> PSNR = 10 log10(2^2 / 0.01) = 10 log10(400)
     z = torch.zeros(2, 3, 16, 16)
     assert psnr(z, z + 0.1).tolist() == pytest.approx([10 * math.log10(400)] * 2)

@@ -11,9 +11,11 @@ compared with their targets pixel by pixel. All three scores are per image,
 * :func:`ssim` — structural similarity (Wang et al. 2004, eq. 13) with their
   11x11 Gaussian window (sigma 1.5), ``K1 = 0.01``, ``K2 = 0.03``, over the
   positions where the window fits ("valid"), averaged over positions and
-  channels; 1 for identical images. Matches
-  ``skimage.metrics.structural_similarity(..., gaussian_weights=True,
-  sigma=1.5, use_sample_covariance=False, data_range=2, channel_axis=0)``.
+  channels; 1 for identical images. Computed on intensities mapped to
+  ``[0, 1]`` (SSIM is not shift-invariant; see :func:`ssim`), it matches
+  ``skimage.metrics.structural_similarity((x + 1) / 2, (y + 1) / 2,
+  gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1,
+  channel_axis=0)``.
 
 Isola et al. warn that per-pixel scores reward blurry averages; they judge
 realism otherwise (AMT studies, FCN-scores). Read L1 / PSNR / SSIM as "how close
@@ -114,6 +116,7 @@ def ssim(
     x: Tensor,
     y: Tensor,
     data_range: float = DATA_RANGE,
+    low: float = -1.0,
     window_size: int = 11,
     sigma: float = 1.5,
     k1: float = 0.01,
@@ -130,13 +133,24 @@ def ssim(
         SSIM = (2 mu_x mu_y + C1)(2 s_xy + C2)
                / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2))
 
-    with ``C1 = (k1 R)^2``, ``C2 = (k2 R)^2``, ``R = data_range``. The map is
-    computed where the window fits inside the image (``H - window_size + 1``
-    rows), per channel, and averaged over positions and channels.
+    with ``C1 = (k1 R)^2``, ``C2 = (k2 R)^2``. The map is computed where the
+    window fits inside the image (``H - window_size + 1`` rows), per channel, and
+    averaged over positions and channels.
+
+    The luminance factor ``(2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1)`` is not
+    invariant to a shift of the pixel values: Wang et al. define SSIM on
+    non-negative intensities ``[0, R]`` (0..255, or 0..1). Images are therefore
+    first mapped from ``[low, low + data_range]`` to ``[0, 1]`` (``R = 1``), so
+    that the course's ``[-1, 1]`` images score as the same images in 0..255 do.
+    (Computing eq. 13 on ``[-1, 1]`` directly puts mid-grey means near 0, where
+    the luminance factor collapses.)
 
     Args:
-        x, y: images ``(N, C, H, W)``, ``H, W >= window_size``.
+        x, y: images ``(N, C, H, W)``, ``H, W >= window_size``, values in
+            ``[low, low + data_range]``.
         data_range: max minus min of the value range (2 for ``[-1, 1]``).
+        low: the bottom of the value range (-1 for ``[-1, 1]``, 0 for ``[0, 1]``
+            or 0..255).
         window_size, sigma, k1, k2: Wang et al.'s 11, 1.5, 0.01, 0.03.
 
     Returns:
@@ -149,7 +163,7 @@ def ssim(
             f"ssim needs images of at least {window_size}x{window_size} (its "
             f"window), got {h}x{w}; pass a smaller odd window_size"
         )
-    x, y = _float(x), _float(y)
+    x, y = (_float(x) - low) / data_range, (_float(y) - low) / data_range  # [0, 1]
     g = gaussian_window(window_size, sigma, x.dtype, x.device)
     rows = g.view(1, 1, -1, 1).expand(c, 1, -1, 1)  # (C, 1, k, 1)
     cols = g.view(1, 1, 1, -1).expand(c, 1, 1, -1)  # (C, 1, 1, k)
@@ -162,7 +176,7 @@ def ssim(
     mu_x, mu_y, xx, yy, xy = stats.split(n)
     var_x, var_y = xx - mu_x**2, yy - mu_y**2
     cov = xy - mu_x * mu_y
-    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    c1, c2 = k1**2, k2**2  # (k R)^2 with R = 1 after the mapping above
     s = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
         (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
     )
@@ -177,7 +191,7 @@ def translation_scores(
     return {
         "l1": l1(x_fake, x),
         "psnr": psnr(x_fake, x, data_range),
-        "ssim": ssim(x_fake, x, data_range),
+        "ssim": ssim(x_fake, x, data_range, low=-data_range / 2),
     }
 
 
