@@ -76,13 +76,29 @@ class Sampler:
         if train_mode is None:
             train_mode = self.method.sample_in_train_mode
         self.nets.train(train_mode)
+        # a forward pass in training mode updates BatchNorm's running statistics,
+        # even under no_grad: sampling must not change the model it samples
+        saved = _running_stats(self.nets) if train_mode else {}
         try:
             return self.method.generate(inputs, self.nets)
         finally:
             for name, net in self.nets.items():
                 net.train(modes[name])
+            for buf, value in saved.values():
+                buf.copy_(value)
 
     def sample(self, n: int, seed: int = 0) -> Tensor:
         """``n`` samples from inputs drawn with ``seed``, on the CPU, as float32."""
         g = torch.Generator().manual_seed(seed)
         return self(self.draw_inputs(n, g)).float().cpu()
+
+
+def _running_stats(module: torch.nn.Module) -> dict[str, tuple[Tensor, Tensor]]:
+    """Each normalisation buffer (running mean / var, batch count) of ``module``
+    with a copy of its value, to restore after a forward pass in training mode."""
+    return {
+        name: (buf, buf.clone())
+        for name, buf in module.named_buffers()
+        if name.rsplit(".", 1)[-1]
+        in ("running_mean", "running_var", "num_batches_tracked")
+    }
