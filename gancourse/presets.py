@@ -265,9 +265,11 @@ PRESETS["projgan-cifar10"] = Config(
 
 # -- chapter 4: Pix2Pix (Isola et al. 2017) -------------------------------------------
 # U-Net G (model.arch=unet), conditional PatchGAN D, lambda_l1 = 100 (eq. 4), D's
-# loss halved, Adam(2e-4, (0.5, 0.999)), the rate constant for the first half of the
-# steps and then decayed linearly to 0 (the authors' 100 + 100 epochs), dropout on
-# at sampling time (section 3.3 and appendix 6.2).
+# loss halved, Adam(2e-4, (0.5, 0.999)) (section 3.3), dropout on at sampling time
+# (section 3.1). The rate is constant for the first half of the steps and then
+# decayed linearly to 0: the schedule of the authors' PyTorch code (n_epochs 100 +
+# n_epochs_decay 100, decayed per epoch to lr/101), not of the paper, which states
+# no schedule.
 #
 # The CPU-sized version: Fashion-MNIST footwear from its edge maps, 32 px, 1 -> 1
 # channels. Five downsamplings reach a 1x1 bottleneck as eight do at 256 px; widths
@@ -303,7 +305,7 @@ PRESETS["pix2pix-edges2footwear"] = Config(
 )
 # The paper's facades run (appendix 6.2), a GPU run: labels -> photo (BtoA in the
 # archive's A|B layout), 400 training pairs, batch 1, 200 epochs = 80,000 steps (the
-# rate constant for 100 epochs, then decayed to 0), random jitter (resize to 286,
+# code's schedule: constant for 100 epochs, then decayed to 0), jitter (resize to 286,
 # random 256 crop) and mirroring; unet_256 (n_down 8, 64 channels) and the 70x70
 # PatchGAN (n_layers 3), BatchNorm.
 PRESETS["pix2pix-facades"] = Config(

@@ -3,7 +3,7 @@ Adversarial Networks"): a conditional GAN that translates an input image
 ``x_src`` into an output image, trained on aligned pairs ``(x_src, x)``.
 
 G is a U-Net, ``x_fake = G(x_src)``, with no ``z``: its only noise is dropout
-(section 3.2). D is a PatchGAN that judges the *pair* ``(x_src, x)`` stacked on
+(section 3.1). D is a PatchGAN that judges the *pair* ``(x_src, x)`` stacked on
 the channel axis, one logit per patch (:mod:`gancourse.models.patchgan`). The
 objective is the conditional GAN loss plus an L1 reconstruction term (eq. 1-4):
 
@@ -14,8 +14,9 @@ objective is the conditional GAN loss plus an L1 reconstruction term (eq. 1-4):
 As trained (section 3.3 and the authors' code):
 
 * **D's phase** minimises ``1/2 [BCE(D(x_src, x), real) + BCE(D(x_src, x_fake),
-  fake)]``, each BCE the mean over every patch logit of the batch; the factor
-  1/2 "slows down the rate at which D learns relative to G" (section 3.3).
+  fake)]``, each BCE the mean over every patch logit of the batch: "we divide
+  the objective by 2 while optimizing D, which slows down the rate at which D
+  learns relative to G" (section 3.3).
 * **G's phase** reuses the fakes of D's phase (one forward pass of G per step, so
   one dropout draw) and minimises ``gan_weight * BCE(D(x_src, x_fake), real)``
   (the non-saturating loss of section 3.3) ``+ lambda_l1 * mean|x_fake - x|``.
@@ -27,7 +28,9 @@ Test time (section 3.3): the paper runs G as in training, with dropout on and
 BatchNorm using the statistics of the test batch (``sample_train_mode=True``);
 ``False`` samples in eval mode (no dropout, BatchNorm's running statistics).
 In training mode a sample depends on the others generated with it (through the
-batch statistics): the paper's test protocol is batches of one image.
+batch statistics); the paper trained with batches of 1 to 10 (section 3.3) and
+the authors' ``test.py`` generates one image at a time. Sampling never changes the
+running statistics (:class:`~gancourse.sampling.Sampler` restores them).
 
 Samples need input images: :meth:`Pix2Pix.sample_inputs` takes them from the
 ``examples`` it is given (the Trainer passes the first training pairs, so its

@@ -29,21 +29,25 @@ use other depths: ``n_down = 5`` at 32 px, 6 at 64 px, 7 at 128 px (the authors'
 
 Choices, and where they come from:
 
-* **Dropout** (the only noise: Pix2Pix's G has no ``z``, section 3.2) follows the
+* **Dropout** (the only noise: Pix2Pix's G has no ``z``, section 3.1) follows the
   paper's text: the first ``n_dropout = 3`` decoder layers, counted from the
   innermost, at every depth (never the output layer, so at most ``n_down - 1``).
   The authors' code puts it one block further out (decoder blocks 2-4, the ``8 *
-  width`` blocks between the innermost block and the ``4 * width`` one), which
-  exist only for ``n_down >= 8`` and leaves *no* dropout at ``n_down <= 5``: our
+  width`` blocks between the innermost block and the ``4 * width`` one): that is
+  ``n_down - 5`` dropout blocks, at most 3 (1 at ``n_down = 6``, 2 at 7, 3 at 8),
+  and *no* dropout at ``n_down <= 5``: our
   32 px network would then have no noise at all, and the chapter's demonstration
   that dropout is the (weak) noise of Pix2Pix would have nothing to show.
 * **Biases** only where no normalisation follows (BatchNorm's or InstanceNorm's
   mean subtraction removes a bias): the first and the innermost encoder
-  convolutions and the output convolution. The authors' code leaves the bias out
-  of the first and innermost encoder convolutions too (576 parameters fewer for
-  ``unet_256``: 54,413,955 there, 54,414,531 here).
-* **Weights** ``N(0, 0.02)``, BatchNorm scales ``N(1, 0.02)``, biases 0
-  (appendix 6.2).
+  convolutions and the output convolution. This is our rule, not the authors':
+  their code sets ``bias=False`` on every convolution of a BatchNorm network
+  except the output one, including the first and innermost encoder convolutions
+  (576 parameters fewer for ``unet_256``: 54,413,955 there, 54,414,531 here).
+* **Weights** ``N(0, 0.02)`` (appendix 6.2); BatchNorm scales ``N(1, 0.02)`` and
+  biases 0 as in the authors' ``init_weights``.
+* The innermost encoder layer without BatchNorm is from the authors' code, not
+  the appendix.
 * ``skips=False`` is the paper's encoder-decoder ablation (table 2, figure 4):
   the same layers without the concatenations.
 """
