@@ -44,6 +44,9 @@ SHIPPED = {
         name: ["--preset", name, "--set", "train.steps=2000"]
         for name in ("cgan-fashion", "projgan-fashion", "acgan-fashion")
     },
+    # Chapter 4: the preset as it is (3,000 steps, the rate decayed from step
+    # 1,500), edges -> footwear at 32 px, one torch thread.
+    "pix2pix-edges2footwear": ["--preset", "pix2pix-edges2footwear"],
 }
 
 
