@@ -89,7 +89,9 @@ class PatchGANDiscriminator(nn.Module):
 
     Attributes:
         kernel_sizes, strides: of the convolutions, input first.
-        receptive_field: side of the input patch each logit judges.
+
+    The property ``receptive_field`` is the side of the input patch each
+    logit judges.
     """
 
     def __init__(

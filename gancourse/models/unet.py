@@ -158,7 +158,7 @@ class UNetGenerator(nn.Module):
             ``(N, ., S / 2**i, .) -> (N, channels[i], S / 2**(i+1), .)``.
         up: the decoder layers, **innermost first**; ``up[k]`` produces the side
             ``S / 2**(n_down - 1 - k)``.
-        channels: the encoder outputs' channels (:func:`unet_channels`).
+        channels: the encoder outputs' channels (``unet_channels(width, n_down)``).
         dropout_layers: indices ``k`` of the ``up`` layers with dropout.
     """
 
